@@ -1,0 +1,62 @@
+from collections.abc import Iterator
+
+from django.core.management.base import BaseCommand, CommandError
+
+from tasks import selectors, services
+from tasks.services import TaskDraft
+
+TITLES = [
+    "Buy groceries",
+    "Pay bills",
+    "Call mom",
+    "Book dentist appointment",
+    "Renew passport",
+    "Water the plants",
+    "Prepare team meeting",
+    "Read a chapter",
+    "Go for a run",
+    "Clean the kitchen",
+]
+
+
+class Command(BaseCommand):
+    help = "Give each demo user (demo-user-1 … demo-user-N) M tasks. Idempotent: tops up, never duplicates."
+
+    def add_arguments(self, parser):
+        parser.add_argument("--users", type=int, default=3, help="How many demo users (default 3).")
+        parser.add_argument("--tasks-per-user", type=int, default=5, help="Tasks each (default 5).")
+        parser.add_argument("--prefix", default="demo-user-", help="User id prefix (default demo-user-).")
+        parser.add_argument("--reset", action="store_true", help="Delete the demo users' tasks first.")
+        parser.add_argument("--batch-size", type=int, default=5000, help="Rows per INSERT (default 5000).")
+
+    def handle(self, *args, users: int, tasks_per_user: int, prefix: str, reset: bool, batch_size: int, **options):
+        if users < 1 or tasks_per_user < 0 or batch_size < 1:
+            raise CommandError("--users and --batch-size must be at least 1, --tasks-per-user at least 0.")
+        user_ids = [f"{prefix}{n}" for n in range(1, users + 1)]
+        if reset:
+            deleted = services.task_delete_all(user_ids=user_ids)
+            self.stdout.write(f"Deleted {deleted} demo tasks.")
+        existing = selectors.task_counts_by_user(user_ids=user_ids)
+        missing = sum(max(tasks_per_user - existing.get(user_id, 0), 0) for user_id in user_ids)
+        if not missing:
+            self.stdout.write(f"Nothing to do: {users} demo users already have {tasks_per_user} tasks each.")
+            return
+
+        def progress(created: int) -> None:
+            self.stdout.write(f"  {created}/{missing} tasks ({100 * created // missing}%)")
+
+        self.stdout.write(f"Creating {missing} tasks for {users} demo users…")
+        drafts = self._drafts(user_ids, existing, tasks_per_user)
+        created = services.task_bulk_create(drafts=drafts, batch_size=batch_size, progress=progress)
+        self.stdout.write(self.style.SUCCESS(f"Created {created} tasks; try user {user_ids[0]}."))
+
+    @staticmethod
+    def _drafts(user_ids: list[str], existing: dict[str, int], tasks_per_user: int) -> Iterator[TaskDraft]:
+        for user_id in user_ids:
+            for n in range(existing.get(user_id, 0), tasks_per_user):
+                yield TaskDraft(
+                    user_id=user_id,
+                    title=f"{TITLES[n % len(TITLES)]} #{n + 1}",
+                    description=f"Demo task {n + 1} of {user_id}" if n % 2 == 0 else None,
+                    completed=n % 3 == 0,
+                )

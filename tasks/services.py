@@ -1,0 +1,119 @@
+"""Writes of tasks. Every interface (REST views, the chat agent's tools, commands) calls these,
+so ownership, validation and timestamps are decided here once."""
+
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass
+from itertools import islice
+from typing import Any
+
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.db.models import F
+from django.utils import timezone
+
+from tasks.exceptions import TaskNotFound
+from tasks.models import Task
+from tasks.selectors import task_get
+
+EDITABLE_FIELDS = ("title", "description", "completed")
+
+
+@dataclass(frozen=True)
+class TaskDraft:
+    """A task to insert in bulk (seeding, imports)."""
+
+    user_id: str
+    title: str
+    description: str | None = None
+    completed: bool = False
+
+
+def _clean(values: dict[str, Any]) -> dict[str, Any]:
+    """Validate values with the model's own field rules; raise ValidationError per field."""
+    unknown = set(values) - set(EDITABLE_FIELDS)
+    if unknown:
+        raise TypeError(f"Not editable task fields: {', '.join(sorted(unknown))}")
+    cleaned, errors = {}, {}
+    for name, value in values.items():
+        if isinstance(value, str):
+            value = value.strip()
+        try:
+            cleaned[name] = Task._meta.get_field(name).clean(value, None)
+        except ValidationError as exc:
+            errors[name] = exc.messages
+    if errors:
+        raise ValidationError(errors)
+    return cleaned
+
+
+def task_create(*, user_id: str, title: str, description: str | None = None, completed: bool = False) -> Task:
+    values = _clean({"title": title, "description": description, "completed": completed})
+    now = timezone.now()
+    return Task.objects.create(user_id=user_id, created_at=now, updated_at=now, **values)
+
+
+def task_update(*, user_id: str, task_id: int, **changes: Any) -> Task:
+    """Change any subset of title, description and completed; a missing field stays as it is."""
+    values = _clean(changes)
+    if not values:
+        return task_get(user_id=user_id, task_id=task_id)
+    return _update_and_fetch(user_id=user_id, task_id=task_id, **values)
+
+
+def task_toggle(*, user_id: str, task_id: int) -> Task:
+    """Flip `completed` in one UPDATE, so concurrent toggles never lose one another."""
+    return _update_and_fetch(user_id=user_id, task_id=task_id, completed=~F("completed"))
+
+
+def task_delete(*, user_id: str, task_id: int) -> Task:
+    """Delete the task and return it as it was (callers confirm what they deleted)."""
+    task = task_get(user_id=user_id, task_id=task_id)
+    deleted, _ = Task.objects.filter(pk=task.pk, user_id=user_id).delete()
+    if not deleted:
+        raise TaskNotFound(task_id)
+    return task
+
+
+def _update_and_fetch(*, user_id: str, task_id: int, **values: Any) -> Task:
+    # Inside one transaction the UPDATE holds the row lock until the read, so the task returned
+    # is the one this call wrote, even while other requests change it.
+    with transaction.atomic():
+        updated = Task.objects.filter(pk=task_id, user_id=user_id).update(updated_at=timezone.now(), **values)
+        if not updated:
+            raise TaskNotFound(task_id)
+        return Task.objects.get(pk=task_id)
+
+
+def task_bulk_create(
+    *, drafts: Iterable[TaskDraft], batch_size: int = 2000, progress: Callable[[int], None] | None = None
+) -> int:
+    """Insert drafts in batches (validated like task_create); return how many were created."""
+    created = 0
+    for batch in _batched(drafts, batch_size):
+        now = timezone.now()
+        tasks = [
+            Task(
+                user_id=draft.user_id,
+                created_at=now,
+                updated_at=now,
+                **_clean({"title": draft.title, "description": draft.description, "completed": draft.completed}),
+            )
+            for draft in batch
+        ]
+        Task.objects.bulk_create(tasks, batch_size=batch_size)
+        created += len(tasks)
+        if progress is not None:
+            progress(created)
+    return created
+
+
+def task_delete_all(*, user_ids: Iterable[str]) -> int:
+    """Delete every task of these users (the seed command's --reset)."""
+    deleted, _ = Task.objects.filter(user_id__in=list(user_ids)).delete()
+    return deleted
+
+
+def _batched(items: Iterable[TaskDraft], size: int) -> Iterator[list[TaskDraft]]:
+    iterator = iter(items)
+    while batch := list(islice(iterator, size)):
+        yield batch

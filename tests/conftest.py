@@ -1,0 +1,185 @@
+"""Fixtures shared by the whole suite: token factories, authenticated clients, tasks, a JWKS server."""
+
+import json
+import threading
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+import factory
+import jwt
+import pytest
+from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa
+from rest_framework.test import APIClient
+
+from tasks.models import Task
+
+TEST_SECRET = "test-secret-that-is-long-enough-0123456789abcdef"
+USER_A = "user-a"
+USER_B = "user-b"
+
+
+@pytest.fixture(autouse=True)
+def _auth_settings(settings: Any) -> None:
+    settings.BETTER_AUTH_SECRET = TEST_SECRET
+    settings.BETTER_AUTH_URL = ""
+    settings.BETTER_AUTH_JWKS_URL = ""
+    settings.BETTER_AUTH_ISSUER = ""
+    settings.BETTER_AUTH_AUDIENCE = ""
+
+
+def make_claims(user_id: str | None = USER_A, *, ttl: int = 300, **claims: Any) -> dict[str, Any]:
+    now = int(time.time())
+    base: dict[str, Any] = {"iat": now, "exp": now + ttl}
+    if user_id is not None:
+        base["sub"] = user_id
+    base.update(claims)
+    return {name: value for name, value in base.items() if value is not None}
+
+
+@pytest.fixture
+def make_token() -> Callable[..., str]:
+    """make_token(user_id="user-a", key=TEST_SECRET, alg="HS256", headers=None, **claims).
+
+    A claim passed as None is left out (make_token(exp=None) has no exp)."""
+
+    def _make(
+        user_id: str | None = USER_A,
+        *,
+        key: Any = TEST_SECRET,
+        alg: str = "HS256",
+        headers: dict[str, Any] | None = None,
+        ttl: int = 300,
+        **claims: Any,
+    ) -> str:
+        return jwt.encode(make_claims(user_id, ttl=ttl, **claims), key, algorithm=alg, headers=headers)
+
+    return _make
+
+
+@pytest.fixture
+def client_for(make_token: Callable[..., str]) -> Callable[[str], APIClient]:
+    """An API client that sends a valid HS256 token for `user_id`."""
+
+    def _client(user_id: str) -> APIClient:
+        client = APIClient()
+        client.credentials(HTTP_AUTHORIZATION=f"Bearer {make_token(user_id)}")
+        return client
+
+    return _client
+
+
+@pytest.fixture
+def api_a(client_for: Callable[[str], APIClient]) -> APIClient:
+    return client_for(USER_A)
+
+
+class TaskFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Task
+
+    user_id = USER_A
+    title = factory.Sequence(lambda n: f"Task {n}")
+    description = factory.Faker("sentence")
+    completed = False
+
+
+@pytest.fixture
+def task_factory(db: None) -> type[TaskFactory]:
+    return TaskFactory
+
+
+# --- Better Auth's jwt plugin: keys generated here, served from a JWKS over real HTTP ---
+
+
+@dataclass
+class SigningKey:
+    kid: str
+    alg: str
+    private_key: Any
+    public_jwk: dict[str, Any]
+
+
+def _signing_key(kid: str, alg: str, private_key: Any) -> SigningKey:
+    algorithm = jwt.get_algorithm_by_name(alg)
+    public_jwk = json.loads(algorithm.to_jwk(private_key.public_key()))
+    public_jwk.update(kid=kid, alg=alg, use="sig")
+    return SigningKey(kid=kid, alg=alg, private_key=private_key, public_jwk=public_jwk)
+
+
+@pytest.fixture(scope="session")
+def signing_keys() -> dict[str, SigningKey]:
+    rsa_key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    return {
+        "EdDSA": _signing_key("ed-1", "EdDSA", ed25519.Ed25519PrivateKey.generate()),
+        "ES256": _signing_key("es-1", "ES256", ec.generate_private_key(ec.SECP256R1())),
+        "ES512": _signing_key("es512-1", "ES512", ec.generate_private_key(ec.SECP521R1())),
+        "RS256": _signing_key("rs-1", "RS256", rsa_key),
+        "PS256": _signing_key("ps-1", "PS256", rsa_key),
+    }
+
+
+@dataclass
+class JwksServer:
+    url: str
+    keys: list[dict[str, Any]]
+    fetches: int = 0
+    status: int = 200
+    delay: float = 0.0
+    _lock: threading.Lock = field(default_factory=threading.Lock)
+
+
+@pytest.fixture
+def jwks_server(signing_keys: dict[str, SigningKey]) -> Iterator[JwksServer]:
+    """A loopback HTTP server publishing the public keys; counts fetches; can fail on demand."""
+    state = JwksServer(url="", keys=[key.public_jwk for key in signing_keys.values()])
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            with state._lock:
+                state.fetches += 1
+            time.sleep(state.delay)
+            body = json.dumps({"keys": state.keys}).encode()
+            self.send_response(state.status)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args: Any) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.01}, daemon=True)
+    thread.start()
+    state.url = f"http://127.0.0.1:{server.server_port}/api/auth/jwks"
+    yield state
+    server.shutdown()
+    server.server_close()
+
+
+BETTER_AUTH_URL = "http://localhost:3000"
+
+
+@pytest.fixture
+def better_auth(settings: Any, jwks_server: JwksServer) -> JwksServer:
+    """Settings of a deployment whose Better Auth runs the jwt plugin (iss = aud = its URL)."""
+    settings.BETTER_AUTH_URL = BETTER_AUTH_URL
+    settings.BETTER_AUTH_ISSUER = BETTER_AUTH_URL
+    settings.BETTER_AUTH_AUDIENCE = BETTER_AUTH_URL
+    settings.BETTER_AUTH_JWKS_URL = jwks_server.url
+    return jwks_server
+
+
+@pytest.fixture
+def plugin_token(signing_keys: dict[str, SigningKey], make_token: Callable[..., str]) -> Callable[..., str]:
+    """A token as Better Auth's jwt plugin signs it: asymmetric key, kid header, iss and aud."""
+
+    def _make(alg: str = "EdDSA", user_id: str | None = USER_A, *, kid: str | None = None, **claims: Any) -> str:
+        key = signing_keys[alg]
+        claims = {"iss": BETTER_AUTH_URL, "aud": BETTER_AUTH_URL, **claims}
+        return make_token(user_id, key=key.private_key, alg=alg, headers={"kid": kid or key.kid}, **claims)
+
+    return _make

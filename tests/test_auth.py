@@ -1,0 +1,262 @@
+"""The contract's Authentication section, through the HTTP stack and on the verification function."""
+
+import base64
+import json
+import time
+from collections.abc import Callable
+from types import SimpleNamespace
+from typing import Any
+
+import jwt
+import pytest
+from cryptography.hazmat.primitives import serialization
+from rest_framework.test import APIClient
+
+from tests.conftest import BETTER_AUTH_URL, TEST_SECRET, USER_A
+from todo_project import auth
+
+ROUTES = [
+    ("get", "/api/user-a/tasks"),
+    ("post", "/api/user-a/tasks"),
+    ("get", "/api/user-a/tasks/1"),
+    ("put", "/api/user-a/tasks/1"),
+    ("patch", "/api/user-a/tasks/1"),
+    ("delete", "/api/user-a/tasks/1"),
+    ("patch", "/api/user-a/tasks/1/complete"),
+]
+
+
+@pytest.fixture
+def tokens(make_token, plugin_token, signing_keys, better_auth) -> SimpleNamespace:
+    return SimpleNamespace(make=make_token, plugin=plugin_token, keys=signing_keys)
+
+
+def _b64(data: bytes) -> str:
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
+
+
+def _unsigned(header: dict[str, Any], claims: dict[str, Any]) -> str:
+    return f"{_b64(json.dumps(header).encode())}.{_b64(json.dumps(claims).encode())}."
+
+
+def _public_pem(tokens: SimpleNamespace) -> bytes:
+    return (
+        tokens.keys["RS256"]
+        .private_key.public_key()
+        .public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
+    )
+
+
+def _hs256_with_public_key(tokens: SimpleNamespace) -> str:
+    """The classic confusion attack: HMAC keyed with the server's public key."""
+    import hashlib
+    import hmac
+
+    header = _b64(json.dumps({"alg": "HS256", "typ": "JWT", "kid": "rs-1"}).encode())
+    now = int(time.time())
+    payload = _b64(json.dumps({"sub": USER_A, "iat": now, "exp": now + 300}).encode())
+    signature = hmac.new(_public_pem(tokens), f"{header}.{payload}".encode(), hashlib.sha256).digest()
+    return f"{header}.{payload}.{_b64(signature)}"
+
+
+NOW = int(time.time())
+BAD_AUTHORIZATION: list[tuple[str, Callable[[SimpleNamespace], str | None]]] = [
+    ("missing-header", lambda t: None),
+    ("wrong-scheme", lambda t: f"Basic {t.make()}"),
+    ("bearer-without-token", lambda t: "Bearer"),
+    ("token-with-spaces", lambda t: f"Bearer {t.make()} extra"),
+    ("garbage", lambda t: "Bearer not-a-jwt"),
+    ("three-garbage-segments", lambda t: "Bearer aaa.bbb.ccc"),
+    ("expired", lambda t: f"Bearer {t.make(ttl=-120)}"),
+    ("no-exp", lambda t: f"Bearer {t.make(exp=None)}"),
+    ("future-nbf", lambda t: f"Bearer {t.make(nbf=int(time.time()) + 600)}"),
+    ("future-iat", lambda t: f"Bearer {t.make(iat=int(time.time()) + 600)}"),
+    ("bad-signature", lambda t: f"Bearer {t.make(key='another-secret-that-is-long-enough-000000')}"),
+    ("alg-none", lambda t: "Bearer " + _unsigned({"alg": "none"}, {"sub": USER_A, "exp": NOW + 3600})),
+    ("hs256-signed-with-public-key", lambda t: f"Bearer {_hs256_with_public_key(t)}"),
+    ("hs384-not-accepted", lambda t: f"Bearer {t.make(alg='HS384')}"),
+    ("unknown-kid", lambda t: f"Bearer {t.plugin('EdDSA', kid='no-such-key')}"),
+    (
+        "no-kid",
+        lambda t: (
+            f"Bearer {t.make(key=t.keys['EdDSA'].private_key, alg='EdDSA', iss=BETTER_AUTH_URL, aud=BETTER_AUTH_URL)}"
+        ),
+    ),
+    ("key-type-mismatch", lambda t: f"Bearer {t.plugin('EdDSA', kid='es-1')}"),
+    ("no-user-id-claim", lambda t: f"Bearer {t.make(user_id=None)}"),
+    ("blank-sub", lambda t: f"Bearer {t.make(user_id='  ')}"),
+    ("plugin-wrong-issuer", lambda t: f"Bearer {t.plugin('EdDSA', iss='https://evil.example')}"),
+    ("plugin-wrong-audience", lambda t: f"Bearer {t.plugin('EdDSA', aud='https://evil.example')}"),
+    ("plugin-no-audience", lambda t: f"Bearer {t.plugin('EdDSA', aud=None)}"),
+    ("plugin-expired", lambda t: f"Bearer {t.plugin('ES256', ttl=-120)}"),
+    ("hs256-wrong-audience", lambda t: f"Bearer {t.make(aud='https://evil.example')}"),
+]
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(("method", "path"), ROUTES, ids=[f"{m}:{p}" for m, p in ROUTES])
+@pytest.mark.parametrize(("case", "authorization"), BAD_AUTHORIZATION, ids=[c for c, _ in BAD_AUTHORIZATION])
+def test_bad_credentials_are_401_with_www_authenticate_on_every_route(tokens, method, path, case, authorization):
+    client = APIClient()
+    header = authorization(tokens)
+    if header is not None:
+        client.credentials(HTTP_AUTHORIZATION=header)
+
+    response = getattr(client, method)(path, {"title": "x"}, format="json")
+
+    assert response.status_code == 401, response.content
+    assert response["WWW-Authenticate"].startswith("Bearer")
+    assert response["Content-Type"] == "application/json"
+    assert isinstance(response.json()["detail"], str)
+
+
+GOOD_TOKENS: list[tuple[str, Callable[[SimpleNamespace], str]]] = [
+    ("hs256-sub", lambda t: t.make()),
+    ("hs256-within-leeway", lambda t: t.make(ttl=-10)),
+    (
+        "cookie-cache-shape",
+        lambda t: t.make(
+            user_id=None,
+            session={"id": "s1", "userId": USER_A, "expiresAt": "2030-01-01T00:00:00.000Z"},
+            user={"id": USER_A, "email": "a@example.com", "name": "A"},
+        ),
+    ),
+    ("userId-claim", lambda t: t.make(user_id=None, userId=USER_A)),
+    ("id-claim", lambda t: t.make(user_id=None, id=USER_A)),
+    ("hs256-right-audience", lambda t: t.make(aud=BETTER_AUTH_URL, iss=BETTER_AUTH_URL)),
+    ("plugin-eddsa", lambda t: t.plugin("EdDSA")),
+    ("plugin-es256", lambda t: t.plugin("ES256")),
+    ("plugin-es512", lambda t: t.plugin("ES512")),
+    ("plugin-rs256", lambda t: t.plugin("RS256")),
+    ("plugin-ps256", lambda t: t.plugin("PS256")),
+    ("plugin-audience-list", lambda t: t.plugin("EdDSA", aud=[BETTER_AUTH_URL, "other"])),
+]
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(("case", "token"), GOOD_TOKENS, ids=[c for c, _ in GOOD_TOKENS])
+def test_accepted_tokens_authenticate_as_their_user(tokens, case, token):
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Bearer {token(tokens)}")
+
+    assert client.get("/api/user-a/tasks").status_code == 200
+    assert client.get("/api/user-b/tasks").status_code == 403
+
+
+def test_sub_wins_over_the_other_user_id_claims():
+    claims = {"sub": "s", "user": {"id": "u"}, "userId": "x", "id": "i"}
+    assert auth.user_id_from_claims(claims) == "s"
+    assert auth.user_id_from_claims({"user": {"id": "u"}, "userId": "x"}) == "u"
+    assert auth.user_id_from_claims({"userId": "x", "id": "i"}) == "x"
+    assert auth.user_id_from_claims({"id": 42}) == "42"
+    with pytest.raises(auth.InvalidToken):
+        auth.user_id_from_claims({"user": "not-an-object", "id": True})
+
+
+@pytest.mark.django_db
+def test_verify_token_needs_no_database(make_token, django_assert_num_queries):
+    with django_assert_num_queries(0):
+        user = auth.verify_token(make_token("someone"))
+    assert user.id == "someone"
+    assert user.is_authenticated
+
+
+def test_asymmetric_token_without_a_configured_jwks_is_refused(plugin_token):
+    with pytest.raises(auth.InvalidToken, match="no Better Auth JWKS"):
+        auth.verify_token(plugin_token("EdDSA"))
+
+
+def test_oversized_token_is_refused_before_parsing(make_token):
+    with pytest.raises(auth.InvalidToken, match="too large"):
+        auth.verify_token(make_token(padding="x" * 10_000))
+
+
+# --- JWKS: fetched once, refetched on an unknown kid at most once a minute, failures are 503 ---
+
+
+def test_jwks_is_fetched_once_for_many_tokens(better_auth, plugin_token):
+    for alg in ["EdDSA", "ES256", "ES512", "RS256", "PS256"] * 5:
+        assert auth.verify_token(plugin_token(alg)).id == USER_A
+    assert better_auth.fetches == 1
+
+
+def test_unknown_kid_refetches_at_most_once_a_minute(better_auth, plugin_token, signing_keys, monkeypatch):
+    auth.verify_token(plugin_token("EdDSA"))
+    for _ in range(5):
+        with pytest.raises(auth.InvalidToken, match="unknown"):
+            auth.verify_token(plugin_token("EdDSA", kid="rotated"))
+    assert better_auth.fetches == 1
+
+    # A minute later the new key has been published: one refetch finds it.
+    rotated = {**signing_keys["EdDSA"].public_jwk, "kid": "rotated"}
+    better_auth.keys.append(rotated)
+    later = time.monotonic() + 61
+    monkeypatch.setattr(auth.time, "monotonic", lambda: later)
+    assert auth.verify_token(plugin_token("EdDSA", kid="rotated")).id == USER_A
+    assert better_auth.fetches == 2
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("failure", ["http-500", "connection-refused", "not-json-keys"])
+def test_unreachable_jwks_on_cold_start_is_a_503_not_a_500(better_auth, plugin_token, settings, failure):
+    if failure == "http-500":
+        better_auth.status = 500
+    elif failure == "connection-refused":
+        settings.BETTER_AUTH_JWKS_URL = "http://127.0.0.1:9/api/auth/jwks"
+    else:
+        better_auth.keys = []
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Bearer {plugin_token('EdDSA')}")
+
+    response = client.get("/api/user-a/tasks")
+
+    assert response.status_code == 503
+    assert "JWKS" in response.json()["detail"]
+
+
+@pytest.mark.django_db
+def test_slow_jwks_fails_fast(better_auth, plugin_token, settings):
+    settings.BETTER_AUTH_JWKS_TIMEOUT = 0.3
+    better_auth.delay = 2
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Bearer {plugin_token('EdDSA')}")
+
+    started = time.monotonic()
+    response = client.get("/api/user-a/tasks")
+
+    assert response.status_code == 503
+    assert time.monotonic() - started < 1.5
+
+
+@pytest.mark.django_db
+def test_cached_keys_keep_working_when_jwks_goes_down(better_auth, plugin_token):
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Bearer {plugin_token('EdDSA')}")
+    assert client.get("/api/user-a/tasks").status_code == 200
+
+    better_auth.status = 500
+    assert client.get("/api/user-a/tasks").status_code == 200
+    assert better_auth.fetches == 1
+
+
+def test_failed_fetch_is_retried_after_a_short_pause(better_auth, plugin_token, monkeypatch):
+    better_auth.status = 500
+    with pytest.raises(auth.SigningKeysUnavailable):
+        auth.verify_token(plugin_token("EdDSA"))
+    with pytest.raises(auth.SigningKeysUnavailable):
+        auth.verify_token(plugin_token("EdDSA"))
+    assert better_auth.fetches == 1
+
+    better_auth.status = 200
+    later = time.monotonic() + auth.JWKS_RETRY_SECONDS + 1
+    monkeypatch.setattr(auth.time, "monotonic", lambda: later)
+    assert auth.verify_token(plugin_token("EdDSA")).id == USER_A
+    assert better_auth.fetches == 2
+
+
+def test_mint_token_round_trips(settings):
+    token = auth.mint_token("minted", ttl=60)
+    claims = jwt.decode(token, TEST_SECRET, algorithms=["HS256"])
+    assert claims["sub"] == "minted"
+    assert claims["exp"] - claims["iat"] == 60
+    assert auth.verify_token(token).id == "minted"

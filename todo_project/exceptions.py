@@ -1,0 +1,34 @@
+"""One place that turns exceptions into JSON responses for the API."""
+
+import logging
+from typing import Any
+
+from django.core.exceptions import ObjectDoesNotExist
+from django.core.exceptions import ValidationError as DjangoValidationError
+from django.db import DatabaseError, InterfaceError, OperationalError
+from rest_framework import exceptions, status
+from rest_framework.response import Response
+from rest_framework.views import exception_handler as drf_exception_handler
+
+from todo_project.auth import ServiceUnavailable
+
+logger = logging.getLogger(__name__)
+
+
+def exception_handler(exc: Exception, context: dict[str, Any]) -> Response:
+    """DRF's handler, plus domain errors (not found, invalid), database outages and a JSON 500."""
+    if isinstance(exc, ObjectDoesNotExist):
+        exc = exceptions.NotFound(str(exc) or None)
+    elif isinstance(exc, DjangoValidationError):
+        exc = exceptions.ValidationError(exc.message_dict if hasattr(exc, "error_dict") else {"detail": exc.messages})
+    elif isinstance(exc, (OperationalError, InterfaceError)):
+        logger.error("Database unavailable: %s", type(exc).__name__)
+        exc = ServiceUnavailable("The database is unavailable. Try again shortly.")
+    response = drf_exception_handler(exc, context)
+    if response is None:
+        view = context.get("view")
+        logger.exception("Unhandled error in %s", type(view).__name__, exc_info=exc)
+        if isinstance(exc, DatabaseError):
+            logger.error("Database error: %s", type(exc).__name__)
+        response = Response({"detail": "Internal server error."}, status=status.HTTP_500_INTERNAL_SERVER_ERROR)
+    return response

@@ -1,0 +1,200 @@
+"""Settings for the todo backend: one module, driven by the environment (and an optional .env)."""
+
+import os
+import sys
+from pathlib import Path
+
+import dj_database_url
+from django.core.exceptions import ImproperlyConfigured
+from dotenv import load_dotenv
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+load_dotenv(BASE_DIR / ".env")
+MIN_SECRET_BYTES = 32
+
+
+def get_bool_from_env(name: str, default: bool) -> bool:
+    value = os.environ.get(name)
+    if value is None or value.strip() == "":
+        return default
+    if value.strip().lower() in {"1", "true", "yes", "on"}:
+        return True
+    if value.strip().lower() in {"0", "false", "no", "off"}:
+        return False
+    raise ImproperlyConfigured(f"{name} must be a boolean (true/false, 1/0), got {value!r}.")
+
+
+def get_list(value: str) -> list[str]:
+    return [item.strip() for item in value.split(",") if item.strip()]
+
+
+def get_int_from_env(name: str, default: int) -> int:
+    value = os.environ.get(name, "").strip()
+    if not value:
+        return default
+    try:
+        return int(value)
+    except ValueError:
+        raise ImproperlyConfigured(f"{name} must be an integer, got {value!r}.") from None
+
+
+def get_secret(name: str, *, debug_default: str) -> str:
+    """A secret from the environment; in debug a missing one falls back with a warning."""
+    value = os.environ.get(name, "")
+    if DEBUG:
+        if not value:
+            _insecure_development_secrets.append(name)
+            return debug_default
+        return value
+    if len(value.encode()) < MIN_SECRET_BYTES:
+        state = "is not set" if not value else f"is shorter than {MIN_SECRET_BYTES} bytes"
+        raise ImproperlyConfigured(
+            f"{name} {state}. With DJANGO_DEBUG off it must be a random value of at least "
+            f'{MIN_SECRET_BYTES} bytes, e.g. `python -c "import secrets; print(secrets.token_urlsafe(48))"`.'
+        )
+    return value
+
+
+_insecure_development_secrets: list[str] = []
+DEBUG = get_bool_from_env("DJANGO_DEBUG", True)
+SECRET_KEY = get_secret("DJANGO_SECRET_KEY", debug_default="insecure-development-key-" + "x" * 40)
+ALLOWED_HOSTS = get_list(os.environ.get("DJANGO_ALLOWED_HOSTS", "localhost,127.0.0.1,[::1]"))
+
+INSTALLED_APPS = [
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "whitenoise.runserver_nostatic",
+    "django.contrib.staticfiles",
+    "corsheaders",
+    "rest_framework",
+    "drf_spectacular",
+    "tasks",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "corsheaders.middleware.CorsMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+]
+
+ROOT_URLCONF = "todo_project.urls"
+WSGI_APPLICATION = "todo_project.wsgi.application"
+ASGI_APPLICATION = "todo_project.asgi.application"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+            ],
+        },
+    },
+]
+
+# Database: SQLite in the project by default; DATABASE_URL=postgres://… uses psycopg 3 with
+# Django's connection pool (which requires CONN_MAX_AGE = 0).
+DATABASES = {
+    "default": dj_database_url.config(default=f"sqlite:///{BASE_DIR / 'db.sqlite3'}"),
+}
+if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
+    DATABASES["default"]["CONN_MAX_AGE"] = 0
+    DATABASES["default"].setdefault("OPTIONS", {})["pool"] = {
+        "min_size": get_int_from_env("DB_POOL_MIN_SIZE", 10),
+        "max_size": get_int_from_env("DB_POOL_MAX_SIZE", 30),
+        "timeout": get_int_from_env("DB_POOL_TIMEOUT", 10),
+    }
+elif DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    # WAL lets readers run beside a writer; IMMEDIATE makes writers queue instead of failing.
+    DATABASES["default"]["OPTIONS"] = {
+        "transaction_mode": "IMMEDIATE",
+        "timeout": 20,
+        "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
+    }
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+]
+
+LANGUAGE_CODE = "en-us"
+TIME_ZONE = "UTC"
+USE_I18N = True
+USE_TZ = True
+
+STATIC_URL = "static/"
+STATIC_ROOT = BASE_DIR / "staticfiles"
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {"BACKEND": "whitenoise.storage.CompressedStaticFilesStorage"},
+}
+
+CORS_ALLOWED_ORIGINS = get_list(os.environ.get("CORS_ALLOWED_ORIGINS", "http://localhost:3000"))
+CORS_ALLOW_CREDENTIALS = True
+
+# Better Auth: HS256 tokens signed with the shared secret, and the jwt plugin's keys from its JWKS.
+BETTER_AUTH_SECRET = get_secret("BETTER_AUTH_SECRET", debug_default="insecure-development-secret-change-me-0123456789")
+if _insecure_development_secrets and "pytest" not in sys.modules:
+    sys.stderr.write(
+        f"Note: {' and '.join(_insecure_development_secrets)} not set; using insecure development values "
+        "(fine with DJANGO_DEBUG on, refused with it off).\n"
+    )
+BETTER_AUTH_URL = os.environ.get("BETTER_AUTH_URL", "").rstrip("/")
+BETTER_AUTH_JWKS_URL = os.environ.get("BETTER_AUTH_JWKS_URL") or (
+    f"{BETTER_AUTH_URL}/api/auth/jwks" if BETTER_AUTH_URL else ""
+)
+BETTER_AUTH_ISSUER = os.environ.get("BETTER_AUTH_ISSUER", BETTER_AUTH_URL)
+BETTER_AUTH_AUDIENCE = os.environ.get("BETTER_AUTH_AUDIENCE", BETTER_AUTH_URL)
+BETTER_AUTH_JWKS_TIMEOUT = get_int_from_env("BETTER_AUTH_JWKS_TIMEOUT", 3)
+BETTER_AUTH_JWKS_MIN_REFRESH_SECONDS = 60
+JWT_LEEWAY_SECONDS = get_int_from_env("JWT_LEEWAY_SECONDS", 30)
+
+REST_FRAMEWORK = {
+    "DEFAULT_AUTHENTICATION_CLASSES": ["todo_project.auth.BetterAuthJWTAuthentication"],
+    "DEFAULT_PERMISSION_CLASSES": [
+        "rest_framework.permissions.IsAuthenticated",
+        "todo_project.permissions.IsPathUser",
+    ],
+    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "EXCEPTION_HANDLER": "todo_project.exceptions.exception_handler",
+    "UNAUTHENTICATED_USER": None,
+}
+
+SPECTACULAR_SETTINGS = {
+    "TITLE": "Todo backend API",
+    "DESCRIPTION": "Tasks and an AI assistant for a Better Auth frontend. "
+    "Every route but /health needs `Authorization: Bearer <jwt>`.",
+    "VERSION": "1.0.0",
+    "SERVE_INCLUDE_SCHEMA": False,
+    "SERVE_PERMISSIONS": ["rest_framework.permissions.AllowAny"],
+    "SERVE_AUTHENTICATION": [],
+    "COMPONENT_SPLIT_REQUEST": True,
+    "PREPROCESSING_HOOKS": ["todo_project.schema.strip_optional_trailing_slash"],
+    "SWAGGER_UI_SETTINGS": {"persistAuthorization": True},
+}
+
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "INFO")},
+}

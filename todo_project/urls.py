@@ -1,0 +1,17 @@
+from django.contrib import admin
+from django.urls import include, path, re_path
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+
+import todo_project.schema  # noqa: F401  (registers the bearer scheme)
+from todo_project import views
+
+urlpatterns = [
+    re_path(r"^health/?$", views.health, name="health"),
+    path("admin/", admin.site.urls),
+    path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
+    path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="docs"),
+    path("api/<str:user_id>/", include("tasks.urls")),
+]
+
+handler404 = views.not_found
+handler500 = views.server_error

@@ -1,0 +1,48 @@
+"""Project-level views: liveness with a database check, and JSON error pages under /api/."""
+
+from django.db import DatabaseError, connection
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.views import defaults
+from drf_spectacular.utils import extend_schema, inline_serializer
+from rest_framework import serializers
+from rest_framework.decorators import api_view, authentication_classes, permission_classes
+from rest_framework.permissions import AllowAny
+from rest_framework.request import Request
+from rest_framework.response import Response
+
+SERVICE_NAME = "todo-backend"
+
+HealthSerializer = inline_serializer(
+    "Health",
+    fields={"status": serializers.ChoiceField(["healthy", "unhealthy"]), "service": serializers.CharField()},
+)
+
+
+@extend_schema(responses={200: HealthSerializer, 503: HealthSerializer}, tags=["health"])
+@api_view(["GET"])
+@authentication_classes([])
+@permission_classes([AllowAny])
+def health(request: Request) -> Response:
+    """Liveness: the process answers and the database accepts a query."""
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT 1")
+    except DatabaseError:
+        return Response({"status": "unhealthy", "service": SERVICE_NAME, "database": "unreachable"}, status=503)
+    return Response({"status": "healthy", "service": SERVICE_NAME})
+
+
+def _is_api(request: HttpRequest) -> bool:
+    return request.path.startswith("/api/")
+
+
+def not_found(request: HttpRequest, exception: Exception) -> HttpResponse:
+    if _is_api(request):
+        return JsonResponse({"detail": "Not found."}, status=404)
+    return defaults.page_not_found(request, exception)
+
+
+def server_error(request: HttpRequest) -> HttpResponse:
+    if _is_api(request):
+        return JsonResponse({"detail": "Internal server error."}, status=500)
+    return defaults.server_error(request)
