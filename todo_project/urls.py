@@ -11,6 +11,8 @@ urlpatterns = [
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="docs"),
     path("api/<str:user_id>/", include("tasks.urls")),
+    # Unknown paths under /api/ answer JSON even with DEBUG on (no HTML debug page for API clients).
+    re_path(r"^api/", views.api_not_found),
 ]
 
 handler404 = views.not_found

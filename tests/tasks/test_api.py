@@ -312,8 +312,12 @@ def test_form_encoded_body_is_415_json(api_a):
 # --- Every response under /api/ is JSON, errors included ---
 
 
-def test_unknown_api_path_is_json_404(api_a):
-    response = api_a.get("/api/user-a/nothing-here")
+@pytest.mark.parametrize("debug", [False, True], ids=["production", "debug"])
+@pytest.mark.parametrize("path", ["/api/user-a/nothing-here", "/api/", "/api/user-a/tasks/1/nope"])
+def test_unknown_api_path_is_json_404(api_a, settings, debug, path):
+    settings.DEBUG = debug
+
+    response = api_a.get(path)
 
     assert response.status_code == 404
     assert response.json() == {"detail": "Not found."}
