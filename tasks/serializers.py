@@ -31,7 +31,20 @@ class StrictBooleanField(serializers.BooleanField):
         return data
 
 
-class TaskSerializer(serializers.ModelSerializer):
+class RejectUnknownFieldsMixin:
+    """A body field the serializer does not have is a 400, not silently dropped.
+
+    Read-only fields are fields too: a client may send a whole task back on PUT."""
+
+    def to_internal_value(self, data: Any) -> dict[str, Any]:
+        if isinstance(data, Mapping):
+            unknown = sorted(set(data) - set(self.fields))
+            if unknown:
+                raise serializers.ValidationError({name: ["Unknown field."] for name in unknown})
+        return super().to_internal_value(data)
+
+
+class TaskSerializer(RejectUnknownFieldsMixin, serializers.ModelSerializer):
     serializer_field_mapping = {
         **serializers.ModelSerializer.serializer_field_mapping,
         models.CharField: StrictCharField,
@@ -42,15 +55,6 @@ class TaskSerializer(serializers.ModelSerializer):
         model = Task
         fields = ["id", "user_id", "title", "description", "completed", "created_at", "updated_at"]
         read_only_fields = ["id", "user_id", "created_at", "updated_at"]
-
-    def to_internal_value(self, data: Any) -> dict[str, Any]:
-        # Read-only fields sent back by a client (a whole task on PUT) are ignored;
-        # anything the task does not have is a mistake worth reporting.
-        if isinstance(data, Mapping):
-            unknown = sorted(set(data) - set(self.fields))
-            if unknown:
-                raise serializers.ValidationError({name: ["Unknown field."] for name in unknown})
-        return super().to_internal_value(data)
 
 
 class TaskListQuerySerializer(serializers.Serializer):

@@ -72,6 +72,7 @@ INSTALLED_APPS = [
     "rest_framework",
     "drf_spectacular",
     "tasks",
+    "chat",
 ]
 
 MIDDLEWARE = [
@@ -164,6 +165,22 @@ BETTER_AUTH_AUDIENCE = os.environ.get("BETTER_AUTH_AUDIENCE", BETTER_AUTH_URL)
 BETTER_AUTH_JWKS_TIMEOUT = get_int_from_env("BETTER_AUTH_JWKS_TIMEOUT", 3)
 BETTER_AUTH_JWKS_MIN_REFRESH_SECONDS = 60
 JWT_LEEWAY_SECONDS = get_int_from_env("JWT_LEEWAY_SECONDS", 30)
+
+# The chat assistant. With OPENAI_API_KEY the SDK's OpenAI model runs (Chat Completions by
+# default, so any OpenAI-compatible server works through OPENAI_BASE_URL); without it, the
+# offline model.
+OPENAI_API_KEY = os.environ.get("OPENAI_API_KEY", "")
+OPENAI_BASE_URL = os.environ.get("OPENAI_BASE_URL", "")
+CHAT_MODEL = os.environ.get("CHAT_MODEL", "gpt-5-mini")
+CHAT_API = os.environ.get("CHAT_API", "chat_completions").strip().lower()
+if CHAT_API not in {"chat_completions", "responses"}:
+    raise ImproperlyConfigured(f"CHAT_API must be chat_completions or responses, got {CHAT_API!r}.")
+CHAT_HISTORY_LIMIT = get_int_from_env("CHAT_HISTORY_LIMIT", 50)
+CHAT_MAX_MESSAGE_CHARS = get_int_from_env("CHAT_MAX_MESSAGE_CHARS", 4000)
+CHAT_TIMEOUT_SECONDS = get_int_from_env("CHAT_TIMEOUT_SECONDS", 60)
+CHAT_MAX_RETRIES = get_int_from_env("CHAT_MAX_RETRIES", 2)
+CHAT_MAX_TURNS = get_int_from_env("CHAT_MAX_TURNS", 10)
+CHAT_RATE = os.environ.get("CHAT_RATE", "20/min")
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": ["todo_project.auth.BetterAuthJWTAuthentication"],

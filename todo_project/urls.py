@@ -11,6 +11,7 @@ urlpatterns = [
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="docs"),
     path("api/<str:user_id>/", include("tasks.urls")),
+    path("api/<str:user_id>/", include("chat.urls")),
     # Unknown paths under /api/ answer JSON even with DEBUG on (no HTML debug page for API clients).
     re_path(r"^api/", views.api_not_found),
 ]

@@ -1,0 +1,119 @@
+"""The task assistant: the Agent, the model that runs it, and one turn of conversation."""
+
+import asyncio
+from collections.abc import AsyncIterator
+from typing import Any
+
+import openai
+from agents import (
+    Agent,
+    AgentsException,
+    OpenAIChatCompletionsModel,
+    OpenAIResponsesModel,
+    RunConfig,
+    Runner,
+)
+from agents.models.interface import Model
+from django.conf import settings
+from openai import AsyncOpenAI
+from openai.types.responses import ResponseTextDeltaEvent
+
+from chat.offline import OfflineModel
+from chat.tools import TOOLS, ChatContext
+
+INSTRUCTIONS = """\
+You are a concise assistant that manages the user's todo list with your tools.
+- Add, list, complete, update and delete tasks only through the tools; never invent task ids or results.
+- To act on a task named in words ("delete the meeting task"), call list_tasks first and use the id
+  of the task whose title matches; if several match, ask which one; if none does, say so.
+- "Complete" means mark as done (complete_task). Ids are the numbers list_tasks shows.
+- When a tool answers "not_found", tell the user that task was not found; never act on another id instead.
+- Confirm every action in one short, friendly sentence that names the task. Reply in the user's language.
+"""
+
+
+class ChatProviderError(Exception):
+    """The model provider failed; `status` is the HTTP status to answer with."""
+
+    def __init__(self, status: int, detail: str) -> None:
+        super().__init__(detail)
+        self.status = status
+        self.detail = detail
+
+
+def get_model() -> Model:
+    """The SDK's OpenAI model when OPENAI_API_KEY is set, else the offline model."""
+    if not settings.OPENAI_API_KEY:
+        return OfflineModel()
+    client = AsyncOpenAI(
+        api_key=settings.OPENAI_API_KEY,
+        base_url=settings.OPENAI_BASE_URL or None,
+        timeout=settings.CHAT_TIMEOUT_SECONDS,
+        max_retries=settings.CHAT_MAX_RETRIES,
+    )
+    if settings.CHAT_API == "responses":
+        return OpenAIResponsesModel(model=settings.CHAT_MODEL, openai_client=client)
+    return OpenAIChatCompletionsModel(model=settings.CHAT_MODEL, openai_client=client)
+
+
+def build_agent(model: Model | None = None) -> Agent[ChatContext]:
+    return Agent[ChatContext](
+        name="Task assistant",
+        instructions=INSTRUCTIONS,
+        tools=list(TOOLS),
+        model=model or get_model(),
+    )
+
+
+def _run_config() -> RunConfig:
+    # Tracing would upload conversations to OpenAI's dashboard: off unless a deployment opts in.
+    return RunConfig(tracing_disabled=True, workflow_name="todo-chat")
+
+
+async def run_turn(context: ChatContext, input_items: list[dict[str, Any]], agent: Agent | None = None) -> str:
+    """Run the agent over the history and the new message; return the reply text."""
+    agent = agent or build_agent()
+    try:
+        async with asyncio.timeout(settings.CHAT_TIMEOUT_SECONDS):
+            result = await Runner.run(
+                agent, input_items, context=context, max_turns=settings.CHAT_MAX_TURNS, run_config=_run_config()
+            )
+    except Exception as exc:
+        raise provider_error(exc) from exc
+    return str(result.final_output or "")
+
+
+async def stream_turn(
+    context: ChatContext, input_items: list[dict[str, Any]], agent: Agent | None = None
+) -> AsyncIterator[tuple[str, Any]]:
+    """The same turn, as events: ("delta", text), ("tool_call", call), then ("reply", full text)."""
+    agent = agent or build_agent()
+    try:
+        async with asyncio.timeout(settings.CHAT_TIMEOUT_SECONDS):
+            result = Runner.run_streamed(
+                agent, input_items, context=context, max_turns=settings.CHAT_MAX_TURNS, run_config=_run_config()
+            )
+            reported = 0
+            async for event in result.stream_events():
+                if event.type == "raw_response_event" and isinstance(event.data, ResponseTextDeltaEvent):
+                    yield "delta", event.data.delta
+                elif event.type == "run_item_stream_event" and event.name == "tool_output":
+                    while reported < len(context.tool_calls):
+                        yield "tool_call", context.tool_calls[reported]
+                        reported += 1
+    except Exception as exc:
+        raise provider_error(exc) from exc
+    yield "reply", str(result.final_output or "")
+
+
+def provider_error(exc: Exception) -> ChatProviderError:
+    """Map what the SDK or the provider raised to a status and a message for the client."""
+    if isinstance(exc, ChatProviderError):
+        return exc
+    if isinstance(exc, (TimeoutError, openai.APITimeoutError)):
+        return ChatProviderError(504, "The assistant took too long to answer. Please try again.")
+    if isinstance(exc, openai.RateLimitError):
+        return ChatProviderError(503, "The assistant is busy (rate-limited by the model provider). Try again shortly.")
+    if isinstance(exc, (openai.APIError, AgentsException)):
+        return ChatProviderError(502, "The assistant's model provider failed. Please try again.")
+    raise exc

@@ -1,0 +1,181 @@
+"""Chat turns: store the user's message, run the agent over the stored history, store the result.
+
+The server keeps nothing between requests: each turn reads the conversation from the database.
+The user's message is stored before the model runs, so it survives a provider failure; tool
+calls that ran are stored with their results; the assistant's reply is stored only once complete.
+"""
+
+import json
+import queue
+import threading
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+from asgiref.sync import async_to_sync
+from django.conf import settings
+from django.db import connections, transaction
+from django.utils import timezone
+
+from chat import selectors
+from chat.agent import ChatProviderError, run_turn, stream_turn
+from chat.models import Conversation, Message
+from chat.tools import ChatContext
+
+TITLE_LENGTH = 60
+
+
+class ChatTurnFailed(Exception):
+    """The model provider failed; the user's message (and any tool calls that ran) are stored."""
+
+    def __init__(self, error: ChatProviderError, conversation_id: int) -> None:
+        super().__init__(error.detail)
+        self.status = error.status
+        self.detail = error.detail
+        self.conversation_id = conversation_id
+
+
+@dataclass(frozen=True)
+class ChatReply:
+    conversation_id: int
+    response: str
+    tool_calls: list[dict[str, Any]]
+
+
+def conversation_delete(*, user_id: str, conversation_id: int) -> None:
+    selectors.conversation_get(user_id=user_id, conversation_id=conversation_id).delete()
+
+
+def chat_send(*, user_id: str, message: str, conversation_id: int | None = None) -> ChatReply:
+    """One turn, answered when complete."""
+    conversation, input_items = _begin(user_id=user_id, message=message, conversation_id=conversation_id)
+    context = ChatContext(user_id=user_id)
+    try:
+        reply = async_to_sync(run_turn)(context, input_items)
+    except ChatProviderError as exc:
+        _finish(conversation, context, reply=None)
+        raise ChatTurnFailed(exc, conversation.pk) from exc
+    _finish(conversation, context, reply=reply)
+    return ChatReply(conversation.pk, reply, public_tool_calls(context.tool_calls))
+
+
+def chat_stream(*, user_id: str, message: str, conversation_id: int | None = None) -> Iterator[tuple[str, Any]]:
+    """The same turn as events: ("delta", text), ("tool_call", call), then ("done", reply) or ("error", …).
+
+    The conversation is found (or a ConversationNotFound raised) before the first event. The
+    agent runs in a thread of its own, so a WSGI server can send each event as it happens."""
+    conversation, input_items = _begin(user_id=user_id, message=message, conversation_id=conversation_id)
+    context = ChatContext(user_id=user_id)
+    events: queue.Queue[tuple[str, Any] | None] = queue.Queue()
+
+    def produce() -> None:
+        reply: str | None = None
+
+        async def pump() -> None:
+            nonlocal reply
+            async for kind, data in stream_turn(context, input_items):
+                if kind == "reply":
+                    reply = data
+                elif kind == "tool_call":
+                    events.put((kind, public_tool_calls([data])[0]))
+                else:
+                    events.put((kind, data))
+
+        try:
+            async_to_sync(pump)()
+            _finish(conversation, context, reply=reply)
+            events.put(("done", ChatReply(conversation.pk, reply or "", public_tool_calls(context.tool_calls))))
+        except ChatProviderError as exc:
+            _finish(conversation, context, reply=None)
+            events.put(("error", ChatTurnFailed(exc, conversation.pk)))
+        except Exception as exc:  # noqa: BLE001 - reported to the client as a 500 event
+            events.put(("error", exc))
+        finally:
+            connections.close_all()
+            events.put(None)
+
+    def drain() -> Iterator[tuple[str, Any]]:
+        threading.Thread(target=produce, name=f"chat-{conversation.pk}", daemon=True).start()
+        yield "conversation", conversation.pk
+        while (event := events.get()) is not None:
+            yield event
+
+    return drain()
+
+
+def public_tool_calls(calls: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Tool calls as the API shows them: name, arguments, result."""
+    return [{"name": call["name"], "arguments": call["arguments"], "result": call["result"]} for call in calls]
+
+
+def _begin(*, user_id: str, message: str, conversation_id: int | None) -> tuple[Conversation, list[dict[str, Any]]]:
+    """Find or start the conversation, store the user's message, return the model's input."""
+    now = timezone.now()
+    if conversation_id is None:
+        conversation = Conversation.objects.create(user_id=user_id, title=_title(message), created_at=now, updated_at=now)
+    else:
+        conversation = selectors.conversation_get(user_id=user_id, conversation_id=conversation_id)
+    with transaction.atomic():
+        Message.objects.create(
+            conversation=conversation, user_id=user_id, role=Message.Role.USER, content=message, created_at=now
+        )
+        Conversation.objects.filter(pk=conversation.pk).update(updated_at=now)
+    history = selectors.message_recent(conversation=conversation, limit=settings.CHAT_HISTORY_LIMIT)
+    return conversation, history_items(history)
+
+
+def _finish(conversation: Conversation, context: ChatContext, *, reply: str | None) -> None:
+    """Store the tool calls that ran (each with its result) and, when complete, the reply."""
+    user_id, now = conversation.user_id, timezone.now()
+    rows = []
+    for call in context.tool_calls:
+        ref = {"id": call["call_id"], "name": call["name"]}
+        rows.append(
+            Message(
+                conversation=conversation, user_id=user_id, role=Message.Role.ASSISTANT, content="",
+                tool_calls=[{**ref, "arguments": call["arguments"]}], created_at=now,
+            )  # fmt: skip
+        )
+        rows.append(
+            Message(
+                conversation=conversation, user_id=user_id, role=Message.Role.TOOL,
+                content=json.dumps(call["result"], ensure_ascii=False), tool_calls=[ref], created_at=now,
+            )  # fmt: skip
+        )
+    if reply is not None:
+        rows.append(
+            Message(conversation=conversation, user_id=user_id, role=Message.Role.ASSISTANT, content=reply, created_at=now)
+        )
+    with transaction.atomic():
+        Message.objects.bulk_create(rows)
+        Conversation.objects.filter(pk=conversation.pk).update(updated_at=now)
+
+
+def history_items(messages: list[Message]) -> list[dict[str, Any]]:
+    """Stored messages as the SDK's input items (Responses format), starting at a user message.
+
+    Cutting the history to its last N messages can leave a tool result without its call at the
+    front; providers reject that, so the history starts at the first user message instead."""
+    items: list[dict[str, Any]] = []
+    for message in messages:
+        if message.role == Message.Role.USER:
+            items.append({"role": "user", "content": message.content})
+        elif message.role == Message.Role.TOOL:
+            items.append({"type": "function_call_output", "call_id": message.tool_calls[0]["id"], "output": message.content})
+        elif message.tool_calls:
+            items.extend(
+                {"type": "function_call", "call_id": call["id"], "name": call["name"], "arguments": json.dumps(call["arguments"])}
+                for call in message.tool_calls
+            )  # fmt: skip
+        else:
+            items.append({"role": "assistant", "content": message.content})
+    first_user = next((i for i, item in enumerate(items) if item.get("role") == "user"), len(items))
+    return items[first_user:]
+
+
+def _title(message: str) -> str:
+    text = " ".join(message.split())
+    if len(text) <= TITLE_LENGTH:
+        return text
+    cut = text[:TITLE_LENGTH].rsplit(" ", 1)[0] or text[:TITLE_LENGTH]
+    return f"{cut}…"

@@ -1,0 +1,151 @@
+"""The chat API: a thin adapter over chat.services and chat.selectors."""
+
+import json
+from collections.abc import Iterator
+from typing import Any
+
+from django.conf import settings
+from django.http import StreamingHttpResponse
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiExample, OpenApiParameter, OpenApiResponse, extend_schema, extend_schema_view
+from rest_framework import status, viewsets
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.throttling import UserRateThrottle
+from rest_framework.views import APIView
+
+from chat import selectors, services
+from chat.serializers import (
+    ChatErrorSerializer,
+    ChatRequestSerializer,
+    ChatResponseSerializer,
+    ConversationDetailSerializer,
+    ConversationSerializer,
+)
+from tasks.serializers import ErrorSerializer
+from tasks.views import ERRORS, VALIDATION_ERROR
+
+CHAT_ERRORS = {
+    400: VALIDATION_ERROR,
+    **ERRORS,
+    404: OpenApiResponse(ErrorSerializer, description="No such conversation for this user"),
+    429: OpenApiResponse(ErrorSerializer, description="Too many chat requests (see Retry-After)"),
+    502: OpenApiResponse(ChatErrorSerializer, description="The model provider failed"),
+    503: OpenApiResponse(ChatErrorSerializer, description="The model provider is rate-limiting"),
+    504: OpenApiResponse(ChatErrorSerializer, description="The model provider timed out"),
+}
+CONVERSATION_ID = [OpenApiParameter("id", int, OpenApiParameter.PATH, description="The conversation id.")]
+
+
+class ChatRateThrottle(UserRateThrottle):
+    """Per-user chat rate, CHAT_RATE (e.g. 20/min)."""
+
+    scope = "chat"
+
+    def get_rate(self) -> str:
+        return settings.CHAT_RATE
+
+
+@extend_schema(tags=["chat"])
+class ChatView(APIView):
+    throttle_classes = [ChatRateThrottle]
+
+    @extend_schema(
+        summary="Send a message to the assistant",
+        request=ChatRequestSerializer,
+        responses={200: ChatResponseSerializer, **CHAT_ERRORS},
+    )
+    def post(self, request: Request, user_id: str) -> Response:
+        body = ChatRequestSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        try:
+            reply = services.chat_send(user_id=request.user.id, **body.validated_data)
+        except services.ChatTurnFailed as exc:
+            return Response({"detail": exc.detail, "conversation_id": exc.conversation_id}, status=exc.status)
+        return Response(ChatResponseSerializer(reply).data)
+
+
+@extend_schema(tags=["chat"])
+class ChatStreamView(APIView):
+    throttle_classes = [ChatRateThrottle]
+
+    @extend_schema(
+        summary="Send a message, answer as Server-Sent Events",
+        description=(
+            "Events: `conversation` `{conversation_id}` first; `delta` `{text}` as the reply is written; "
+            "`tool_call` `{name, arguments, result}` for each tool the assistant used; then `done` "
+            "`{conversation_id, response, tool_calls}`, or `error` `{detail, status, conversation_id}`."
+        ),
+        request=ChatRequestSerializer,
+        responses={
+            (200, "text/event-stream"): OpenApiResponse(
+                OpenApiTypes.STR,
+                examples=[
+                    OpenApiExample(
+                        "A turn",
+                        value='event: conversation\ndata: {"conversation_id": 1}\n\n'
+                        'event: tool_call\ndata: {"name": "add_task", "arguments": {"title": "Buy milk"}, '
+                        '"result": {"task_id": 7, "status": "created", "title": "Buy milk"}}\n\n'
+                        'event: delta\ndata: {"text": "Added "}\n\n'
+                        'event: done\ndata: {"conversation_id": 1, "response": "Added “Buy milk”.", '
+                        '"tool_calls": [...]}\n\n',
+                    )
+                ],
+            ),
+            **CHAT_ERRORS,
+        },
+    )
+    def post(self, request: Request, user_id: str) -> StreamingHttpResponse:
+        body = ChatRequestSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        events = services.chat_stream(user_id=request.user.id, **body.validated_data)
+        response = StreamingHttpResponse(_server_sent_events(events), content_type="text/event-stream")
+        response["Cache-Control"] = "no-cache"
+        response["X-Accel-Buffering"] = "no"  # let nginx pass each event on at once
+        return response
+
+
+def _server_sent_events(events: Iterator[tuple[str, Any]]) -> Iterator[str]:
+    for kind, data in events:
+        if kind == "conversation":
+            payload: Any = {"conversation_id": data}
+        elif kind == "delta":
+            payload = {"text": data}
+        elif kind == "done":
+            payload = ChatResponseSerializer(data).data
+        elif kind == "error" and isinstance(data, services.ChatTurnFailed):
+            payload = {"detail": data.detail, "status": data.status, "conversation_id": data.conversation_id}
+        elif kind == "error":
+            payload = {"detail": "Internal server error.", "status": status.HTTP_500_INTERNAL_SERVER_ERROR}
+        else:
+            payload = data
+        yield f"event: {kind}\ndata: {json.dumps(payload, ensure_ascii=False)}\n\n"
+
+
+@extend_schema(tags=["chat"])
+@extend_schema_view(
+    list=extend_schema(summary="List conversations, newest first", responses={200: ConversationSerializer(many=True), **ERRORS}),
+    retrieve=extend_schema(
+        summary="A conversation with its messages",
+        parameters=CONVERSATION_ID,
+        responses={200: ConversationDetailSerializer, **ERRORS, 404: CHAT_ERRORS[404]},
+    ),
+    destroy=extend_schema(
+        summary="Delete a conversation", parameters=CONVERSATION_ID, responses={204: None, **ERRORS, 404: CHAT_ERRORS[404]}
+    ),
+)
+class ConversationViewSet(viewsets.GenericViewSet):
+    serializer_class = ConversationSerializer
+    lookup_value_regex = r"[0-9]+"
+
+    def list(self, request: Request, user_id: str) -> Response:
+        conversations = selectors.conversation_list(user_id=request.user.id)
+        return Response(ConversationSerializer(conversations, many=True).data)
+
+    def retrieve(self, request: Request, user_id: str, pk: str) -> Response:
+        conversation = selectors.conversation_get(user_id=request.user.id, conversation_id=int(pk), with_messages=True)
+        return Response(ConversationDetailSerializer(conversation).data)
+
+    def destroy(self, request: Request, user_id: str, pk: str) -> Response:
+        services.conversation_delete(user_id=request.user.id, conversation_id=int(pk))
+        return Response(status=status.HTTP_204_NO_CONTENT)
