@@ -112,6 +112,18 @@ def _add(title: str) -> Intent:
     return _direct(Call("add_task", {"title": title}))
 
 
+PENDING_WORDS = r"pending|open|unfinished|incomplete|outstanding|left|remaining|to\s?-?do|not\s+done"
+COMPLETED_WORDS = r"completed|done|finished|accomplished"
+
+
+def _status_question(words: str) -> str:
+    """"What's pending?", "show completed tasks", "pending tasks": a question or a list of that status."""
+    return (
+        rf"^(?:what|which|show|list|display|view|see|get|give|any|how\s+many)\b.*\b(?:{words})\b"
+        rf"|\b(?:{words})\s+(?:tasks?|todos?|to-?dos?|items?)\b"
+    )
+
+
 # First match wins; patterns are tried on the message without its final punctuation.
 RULES: list[tuple[re.Pattern[str], Callable[[re.Match[str]], Intent]]] = [
     (
@@ -148,20 +160,14 @@ RULES: list[tuple[re.Pattern[str], Callable[[re.Match[str]], Intent]]] = [
     ),
     (
         _rule(
-            r"^(?:add|create|new|make|put)\s+(?:a\s+|an\s+)?(?:new\s+)?(?:task|todo|to-do|item|reminder)?"
+            r"^(?:add|create|new|make|put)(?:\s*:\s*|\s+)(?:a\s+|an\s+)?(?:new\s+)?(?:task|todo|to-do|item|reminder)?"
             r"\s*(?:to\s+|:\s*|-\s*|called\s+|named\s+|for\s+)?(?P<title>.*?)(?:\s+to\s+my\s+(?:list|tasks))?$"
         ),
         lambda m: _add(m["title"]),
     ),
-    (
-        _rule(r"\b(?:pending|open|unfinished|incomplete|outstanding|left|remaining|to\s?-?do|not\s+done)\b"),
-        lambda m: _list("pending"),
-    ),
-    (_rule(r"\b(?:completed|done|finished|accomplished)\b"), lambda m: _list("completed")),
-    (
-        _rule(r"^(?:list|show|display|view|see|get|what|which|give)\b|\b(?:tasks|todos|to-dos|list)\b"),
-        lambda m: _list("all"),
-    ),
+    (_rule(_status_question(PENDING_WORDS)), lambda m: _list("pending")),
+    (_rule(_status_question(COMPLETED_WORDS)), lambda m: _list("completed")),
+    (_rule(r"\b(?:tasks?|todos?|to-?dos?|list)\b"), lambda m: _list("all")),
 ]
 NAME_RULES: list[tuple[re.Pattern[str], str]] = [
     (

@@ -12,6 +12,7 @@ import factory
 import jwt
 import pytest
 from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa
+from django.core.cache import cache
 from rest_framework.test import APIClient
 
 from tasks.models import Task
@@ -22,12 +23,19 @@ USER_B = "user-b"
 
 
 @pytest.fixture(autouse=True)
-def _auth_settings(settings: Any) -> None:
+def _test_settings(settings: Any) -> None:
+    """Whatever the developer's environment says, tests start from the same known settings."""
     settings.BETTER_AUTH_SECRET = TEST_SECRET
     settings.BETTER_AUTH_URL = ""
     settings.BETTER_AUTH_JWKS_URL = ""
     settings.BETTER_AUTH_ISSUER = ""
     settings.BETTER_AUTH_AUDIENCE = ""
+    settings.OPENAI_API_KEY = ""  # the offline model, unless a test points at the fake provider
+    settings.OPENAI_BASE_URL = ""
+    settings.CHAT_API = "chat_completions"
+    settings.CHAT_RATE = "10000/min"
+    settings.CHAT_MAX_RETRIES = 0
+    cache.clear()
 
 
 def make_claims(user_id: str | None = USER_A, *, ttl: int = 300, **claims: Any) -> dict[str, Any]:

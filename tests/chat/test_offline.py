@@ -1,0 +1,108 @@
+"""The offline model's understanding of what users say (no database, no Runner)."""
+
+import json
+
+import pytest
+
+from chat.offline import HELP, Call, next_step
+
+
+def first_step(message: str):
+    return next_step([{"role": "user", "content": message}])
+
+
+@pytest.mark.parametrize(
+    ("message", "expected"),
+    [
+        # The contract's table.
+        ("Add a task to buy groceries", Call("add_task", {"title": "Buy groceries"})),
+        ("I need to remember to pay bills", Call("add_task", {"title": "Pay bills"})),
+        ("Show me all my tasks", Call("list_tasks", {"status": "all"})),
+        ("What's pending?", Call("list_tasks", {"status": "pending"})),
+        ("What have I completed?", Call("list_tasks", {"status": "completed"})),
+        ("Mark task 3 as complete", Call("complete_task", {"task_id": 3})),
+        ("Delete the meeting task", Call("list_tasks", {"status": "all"})),
+        ("Change task 1 to 'Call mom tonight'", Call("update_task", {"task_id": 1, "title": "Call mom tonight"})),
+        # Plain commands.
+        ("add buy milk", Call("add_task", {"title": "Buy milk"})),
+        ("add a task to buy milk", Call("add_task", {"title": "Buy milk"})),
+        ("Add: call the plumber", Call("add_task", {"title": "Call the plumber"})),
+        ("remind me to call Bob", Call("add_task", {"title": "Call Bob"})),
+        ("list my tasks", Call("list_tasks", {"status": "all"})),
+        ("show my tasks", Call("list_tasks", {"status": "all"})),
+        ("show pending tasks", Call("list_tasks", {"status": "pending"})),
+        ("show completed tasks", Call("list_tasks", {"status": "completed"})),
+        ("complete task 4", Call("complete_task", {"task_id": 4})),
+        ("finish task 4", Call("complete_task", {"task_id": 4})),
+        ("mark task 5 as done", Call("complete_task", {"task_id": 5})),
+        ("delete task 6", Call("delete_task", {"task_id": 6})),
+        ("remove task #7", Call("delete_task", {"task_id": 7})),
+        ("Please delete task 9.", Call("delete_task", {"task_id": 9})),
+        ("rename task 2 to Walk the dog", Call("update_task", {"task_id": 2, "title": "Walk the dog"})),
+        (
+            "update task 2 description to bring the receipts",
+            Call("update_task", {"task_id": 2, "description": "bring the receipts"}),
+        ),
+        ("complete the groceries task", Call("list_tasks", {"status": "pending"})),
+    ],
+)
+def test_first_step(message, expected):
+    assert first_step(message) == expected
+
+
+@pytest.mark.parametrize("message", ["hello", "What's the weather like?", "thanks!", "   "])
+def test_anything_else_gets_the_help_text(message):
+    assert first_step(message) == HELP
+
+
+def test_a_nameless_add_asks_for_a_title():
+    assert "called" in first_step("add a task")
+
+
+def test_after_the_tool_result_it_replies():
+    items = [
+        {"role": "user", "content": "add buy milk"},
+        {"type": "function_call", "call_id": "c1", "name": "add_task", "arguments": '{"title": "Buy milk"}'},
+        {"type": "function_call_output", "call_id": "c1", "output": '{"task_id": 7, "status": "created", "title": "Buy milk"}'},
+    ]
+
+    assert next_step(items) == "Added “Buy milk” to your tasks (task 7)."
+
+
+def test_history_before_the_last_user_message_does_not_count():
+    items = [
+        {"role": "user", "content": "add buy milk"},
+        {"type": "function_call", "call_id": "c1", "name": "add_task", "arguments": '{"title": "Buy milk"}'},
+        {"type": "function_call_output", "call_id": "c1", "output": '{"task_id": 7, "status": "created"}'},
+        {"role": "assistant", "content": "Added."},
+        {"role": "user", "content": "delete task 7"},
+    ]
+
+    assert next_step(items) == Call("delete_task", {"task_id": 7})
+
+
+@pytest.mark.parametrize(
+    ("tasks", "expected"),
+    [
+        ([{"id": 4, "title": "Team meeting", "completed": False}], Call("delete_task", {"task_id": 4})),
+        ([{"id": 4, "title": "Buy milk", "completed": False}], "I couldn't find a task matching “meeting”"),
+        (
+            [{"id": 4, "title": "Team meeting", "completed": False}, {"id": 5, "title": "Meeting notes", "completed": False}],
+            "Several tasks match “meeting”: task 4 “Team meeting”, task 5 “Meeting notes”",
+        ),
+    ],
+    ids=["one-match", "no-match", "several"],
+)
+def test_delete_by_name_after_listing(tasks, expected):
+    items = [
+        {"role": "user", "content": "Delete the meeting task"},
+        {"type": "function_call", "call_id": "c1", "name": "list_tasks", "arguments": '{"status": "all"}'},
+        {"type": "function_call_output", "call_id": "c1", "output": json.dumps(tasks)},
+    ]
+
+    step = next_step(items)
+
+    if isinstance(expected, Call):
+        assert step == expected
+    else:
+        assert step.startswith(expected)
