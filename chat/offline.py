@@ -36,7 +36,7 @@ HELP = (
 
 DONE_WORDS = r"(?:done|complete|completed|finished)"
 TASK_ID = r"(?:task\s+)?(?:number\s+|no\.?\s*)?#?(?P<id>\d+)"
-QUOTES = "\"'“”‘’`"
+QUOTES = "\"'`\u201c\u201d\u2018\u2019"  # straight and curly quotes
 
 
 @dataclass(frozen=True)
@@ -81,7 +81,8 @@ def _by_name(action: str, name: str) -> Intent:
         options = ", ".join(f"task {task['id']} “{task['title']}”" for task in matches[:5])
         if len(matches) > 5:
             options += f" and {len(matches) - 5} more"
-        return f"Several tasks match “{name}”: {options}. Which one should I {verb}? (say e.g. “{verb} task {matches[0]['id']}”)"
+        example = f"{verb} task {matches[0]['id']}"
+        return f"Several tasks match “{name}”: {options}. Which one should I {verb}? (say e.g. “{example}”)"
 
     return Intent(plan)
 
@@ -117,7 +118,7 @@ COMPLETED_WORDS = r"completed|done|finished|accomplished"
 
 
 def _status_question(words: str) -> str:
-    """"What's pending?", "show completed tasks", "pending tasks": a question or a list of that status."""
+    """ "What's pending?", "show completed tasks", "pending tasks": a question or a list of that status."""
     return (
         rf"^(?:what|which|show|list|display|view|see|get|give|any|how\s+many)\b.*\b(?:{words})\b"
         rf"|\b(?:{words})\s+(?:tasks?|todos?|to-?dos?|items?)\b"
@@ -186,7 +187,7 @@ NAME_RULES: list[tuple[re.Pattern[str], str]] = [
 
 def understand(message: str) -> Intent:
     """The intent of one user message."""
-    text = " ".join(message.replace("’", "'").split())
+    text = " ".join(message.replace("\u2019", "'").split())
     text = re.sub(r"^(?:please|pls|could you|can you|would you)\s+", "", text, flags=re.IGNORECASE)
     command = text.rstrip(".!?").strip()
     for pattern, action in NAME_RULES:
@@ -287,12 +288,36 @@ class OfflineModel(Model):
             ]
         return [_message(step)]
 
-    async def get_response(self, system_instructions, input, model_settings, tools, output_schema, handoffs, tracing, *,
-                           previous_response_id, conversation_id, prompt) -> ModelResponse:  # fmt: skip
+    async def get_response(
+        self,
+        system_instructions,
+        input,
+        model_settings,
+        tools,
+        output_schema,
+        handoffs,
+        tracing,
+        *,
+        previous_response_id,
+        conversation_id,
+        prompt,
+    ) -> ModelResponse:
         return ModelResponse(output=self._output(input), usage=Usage(), response_id=None)
 
-    async def stream_response(self, system_instructions, input, model_settings, tools, output_schema, handoffs,
-                              tracing, *, previous_response_id, conversation_id, prompt) -> AsyncIterator[Any]:  # fmt: skip
+    async def stream_response(
+        self,
+        system_instructions,
+        input,
+        model_settings,
+        tools,
+        output_schema,
+        handoffs,
+        tracing,
+        *,
+        previous_response_id,
+        conversation_id,
+        prompt,
+    ) -> AsyncIterator[Any]:
         output = self._output(input)
         sequence = 0
         yield ResponseCreatedEvent(type="response.created", response=_response([]), sequence_number=sequence)
@@ -301,9 +326,14 @@ class OfflineModel(Model):
                 for chunk in re.findall(r"\S+\s*|\s+", item.content[0].text):
                     sequence += 1
                     yield ResponseTextDeltaEvent(
-                        type="response.output_text.delta", item_id=item.id, output_index=index, content_index=0,
-                        delta=chunk, logprobs=[], sequence_number=sequence,
-                    )  # fmt: skip
+                        type="response.output_text.delta",
+                        item_id=item.id,
+                        output_index=index,
+                        content_index=0,
+                        delta=chunk,
+                        logprobs=[],
+                        sequence_number=sequence,
+                    )
         yield ResponseCompletedEvent(
             type="response.completed", response=_response(output), sequence_number=sequence + 1
         )

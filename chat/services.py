@@ -88,7 +88,7 @@ def chat_stream(*, user_id: str, message: str, conversation_id: int | None = Non
         except ChatProviderError as exc:
             _finish(conversation, context, reply=None)
             events.put(("error", ChatTurnFailed(exc, conversation.pk)))
-        except Exception as exc:  # noqa: BLE001 - reported to the client as a 500 event
+        except Exception as exc:
             events.put(("error", exc))
         finally:
             connections.close_all()
@@ -112,7 +112,9 @@ def _begin(*, user_id: str, message: str, conversation_id: int | None) -> tuple[
     """Find or start the conversation, store the user's message, return the model's input."""
     now = timezone.now()
     if conversation_id is None:
-        conversation = Conversation.objects.create(user_id=user_id, title=_title(message), created_at=now, updated_at=now)
+        conversation = Conversation.objects.create(
+            user_id=user_id, title=_title(message), created_at=now, updated_at=now
+        )
     else:
         conversation = selectors.conversation_get(user_id=user_id, conversation_id=conversation_id)
     with transaction.atomic():
@@ -132,19 +134,29 @@ def _finish(conversation: Conversation, context: ChatContext, *, reply: str | No
         ref = {"id": call["call_id"], "name": call["name"]}
         rows.append(
             Message(
-                conversation=conversation, user_id=user_id, role=Message.Role.ASSISTANT, content="",
-                tool_calls=[{**ref, "arguments": call["arguments"]}], created_at=now,
-            )  # fmt: skip
+                conversation=conversation,
+                user_id=user_id,
+                role=Message.Role.ASSISTANT,
+                content="",
+                tool_calls=[{**ref, "arguments": call["arguments"]}],
+                created_at=now,
+            )
         )
         rows.append(
             Message(
-                conversation=conversation, user_id=user_id, role=Message.Role.TOOL,
-                content=json.dumps(call["result"], ensure_ascii=False), tool_calls=[ref], created_at=now,
-            )  # fmt: skip
+                conversation=conversation,
+                user_id=user_id,
+                role=Message.Role.TOOL,
+                content=json.dumps(call["result"], ensure_ascii=False),
+                tool_calls=[ref],
+                created_at=now,
+            )
         )
     if reply is not None:
         rows.append(
-            Message(conversation=conversation, user_id=user_id, role=Message.Role.ASSISTANT, content=reply, created_at=now)
+            Message(
+                conversation=conversation, user_id=user_id, role=Message.Role.ASSISTANT, content=reply, created_at=now
+            )
         )
     with transaction.atomic():
         Message.objects.bulk_create(rows)
@@ -161,12 +173,19 @@ def history_items(messages: list[Message]) -> list[dict[str, Any]]:
         if message.role == Message.Role.USER:
             items.append({"role": "user", "content": message.content})
         elif message.role == Message.Role.TOOL:
-            items.append({"type": "function_call_output", "call_id": message.tool_calls[0]["id"], "output": message.content})
+            items.append(
+                {"type": "function_call_output", "call_id": message.tool_calls[0]["id"], "output": message.content}
+            )
         elif message.tool_calls:
             items.extend(
-                {"type": "function_call", "call_id": call["id"], "name": call["name"], "arguments": json.dumps(call["arguments"])}
+                {
+                    "type": "function_call",
+                    "call_id": call["id"],
+                    "name": call["name"],
+                    "arguments": json.dumps(call["arguments"]),
+                }
                 for call in message.tool_calls
-            )  # fmt: skip
+            )
         else:
             items.append({"role": "assistant", "content": message.content})
     first_user = next((i for i, item in enumerate(items) if item.get("role") == "user"), len(items))

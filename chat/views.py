@@ -124,14 +124,18 @@ def _server_sent_events(events: Iterator[tuple[str, Any]]) -> Iterator[str]:
 
 @extend_schema(tags=["chat"])
 @extend_schema_view(
-    list=extend_schema(summary="List conversations, newest first", responses={200: ConversationSerializer(many=True), **ERRORS}),
+    list=extend_schema(
+        summary="List conversations, newest first", responses={200: ConversationSerializer(many=True), **ERRORS}
+    ),
     retrieve=extend_schema(
         summary="A conversation with its messages",
         parameters=CONVERSATION_ID,
         responses={200: ConversationDetailSerializer, **ERRORS, 404: CHAT_ERRORS[404]},
     ),
     destroy=extend_schema(
-        summary="Delete a conversation", parameters=CONVERSATION_ID, responses={204: None, **ERRORS, 404: CHAT_ERRORS[404]}
+        summary="Delete a conversation",
+        parameters=CONVERSATION_ID,
+        responses={204: None, **ERRORS, 404: CHAT_ERRORS[404]},
     ),
 )
 class ConversationViewSet(viewsets.GenericViewSet):

@@ -115,6 +115,10 @@ def test_schema_is_valid_openapi_and_documents_auth_and_errors(client):
     assert schema["paths"]["/health"]["get"]["security"] == [{}]
     list_params = {p["name"] for p in schema["paths"]["/api/{user_id}/tasks"]["get"]["parameters"]}
     assert "completed" in list_params
+    chat = schema["paths"]["/api/{user_id}/chat"]["post"]
+    assert {"200", "400", "401", "403", "404", "429", "502", "503", "504"} <= set(chat["responses"])
+    assert "text/event-stream" in schema["paths"]["/api/{user_id}/chat/stream"]["post"]["responses"]["200"]["content"]
+    assert {"get", "delete"} <= set(schema["paths"]["/api/{user_id}/conversations/{id}"])
 
 
 def test_docs_page_loads(client):

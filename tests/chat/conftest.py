@@ -55,10 +55,13 @@ def _completion(step: dict[str, Any], model: str) -> dict[str, Any]:
             "role": "assistant",
             "content": None,
             "tool_calls": [
-                {"id": f"call_{time.monotonic_ns()}", "type": "function",
-                 "function": {"name": name, "arguments": json.dumps(arguments)}}
+                {
+                    "id": f"call_{time.monotonic_ns()}",
+                    "type": "function",
+                    "function": {"name": name, "arguments": json.dumps(arguments)},
+                }
             ],
-        }  # fmt: skip
+        }
         finish = "tool_calls"
     else:
         message, finish = {"role": "assistant", "content": step["content"]}, "stop"
@@ -76,8 +79,12 @@ def _chunks(step: dict[str, Any], model: str) -> Iterator[dict[str, Any]]:
     base = {"id": "chatcmpl-fake", "object": "chat.completion.chunk", "created": int(time.time()), "model": model}
     if "tool_call" in step:
         name, arguments = step["tool_call"]
-        call = {"index": 0, "id": f"call_{time.monotonic_ns()}", "type": "function",
-                "function": {"name": name, "arguments": json.dumps(arguments)}}  # fmt: skip
+        call = {
+            "index": 0,
+            "id": f"call_{time.monotonic_ns()}",
+            "type": "function",
+            "function": {"name": name, "arguments": json.dumps(arguments)},
+        }
         yield {**base, "choices": [{"index": 0, "delta": {"role": "assistant", "tool_calls": [call]}}]}
         yield {**base, "choices": [{"index": 0, "delta": {}, "finish_reason": "tool_calls"}]}
         return

@@ -74,7 +74,11 @@ def test_mark_task_as_complete(api_a, task_factory):
     response = chat(api_a, f"Mark task {task.id} as complete")
 
     assert calls(response) == [("complete_task", {"task_id": task.id})]
-    assert response.json()["tool_calls"][0]["result"] == {"task_id": task.id, "status": "completed", "title": "File taxes"}
+    assert response.json()["tool_calls"][0]["result"] == {
+        "task_id": task.id,
+        "status": "completed",
+        "title": "File taxes",
+    }
     assert api_a.get(f"/api/{USER_A}/tasks/{task.id}").json()["completed"] is True
 
 
@@ -277,8 +281,13 @@ def test_chat_is_throttled_per_user_with_retry_after(api_a, client_for, settings
 
 @pytest.mark.parametrize(
     ("method", "path"),
-    [("post", "chat"), ("post", "chat/stream"), ("get", "conversations"), ("get", "conversations/1"),
-     ("delete", "conversations/1")],  # fmt: skip
+    [
+        ("post", "chat"),
+        ("post", "chat/stream"),
+        ("get", "conversations"),
+        ("get", "conversations/1"),
+        ("delete", "conversations/1"),
+    ],
 )
 def test_chat_routes_need_a_token(client, method, path):
     response = getattr(client, method)(f"/api/{USER_A}/{path}", {"message": "hi"}, content_type="application/json")

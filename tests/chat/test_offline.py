@@ -63,7 +63,11 @@ def test_after_the_tool_result_it_replies():
     items = [
         {"role": "user", "content": "add buy milk"},
         {"type": "function_call", "call_id": "c1", "name": "add_task", "arguments": '{"title": "Buy milk"}'},
-        {"type": "function_call_output", "call_id": "c1", "output": '{"task_id": 7, "status": "created", "title": "Buy milk"}'},
+        {
+            "type": "function_call_output",
+            "call_id": "c1",
+            "output": '{"task_id": 7, "status": "created", "title": "Buy milk"}',
+        },
     ]
 
     assert next_step(items) == "Added “Buy milk” to your tasks (task 7)."
@@ -87,7 +91,10 @@ def test_history_before_the_last_user_message_does_not_count():
         ([{"id": 4, "title": "Team meeting", "completed": False}], Call("delete_task", {"task_id": 4})),
         ([{"id": 4, "title": "Buy milk", "completed": False}], "I couldn't find a task matching “meeting”"),
         (
-            [{"id": 4, "title": "Team meeting", "completed": False}, {"id": 5, "title": "Meeting notes", "completed": False}],
+            [
+                {"id": 4, "title": "Team meeting", "completed": False},
+                {"id": 5, "title": "Meeting notes", "completed": False},
+            ],
             "Several tasks match “meeting”: task 4 “Team meeting”, task 5 “Meeting notes”",
         ),
     ],
