@@ -31,6 +31,7 @@ run: install ## Migrate, seed demo data, print a curl line and start the dev ser
 	@token=$$($(PY) manage.py mint_token demo-user-1 --ttl 86400 2>/dev/null) && \
 	  printf '\nReady. Try (token valid 24 h):\n  curl -H "Authorization: Bearer %s" http://$(HOST):$(PORT)/api/demo-user-1/tasks\n' "$$token" && \
 	  printf '  curl -X POST -H "Authorization: Bearer %s" -H "Content-Type: application/json" -d '"'"'{"title": "Buy milk"}'"'"' http://$(HOST):$(PORT)/api/demo-user-1/tasks\n' "$$token" && \
+	  printf '  curl -X POST -H "Authorization: Bearer %s" -H "Content-Type: application/json" -d '"'"'{"message": "add a task to buy milk"}'"'"' http://$(HOST):$(PORT)/api/demo-user-1/chat\n' "$$token" && \
 	  printf 'API docs: http://$(HOST):$(PORT)/api/docs/   Admin: http://$(HOST):$(PORT)/admin/ (python manage.py createsuperuser)\n\n'
 	$(PY) manage.py runserver $(HOST):$(PORT)
 
