@@ -8,6 +8,7 @@ import openai
 from agents import (
     Agent,
     AgentsException,
+    MaxTurnsExceeded,
     OpenAIChatCompletionsModel,
     OpenAIResponsesModel,
     RunConfig,
@@ -114,6 +115,8 @@ def provider_error(exc: Exception) -> ChatProviderError:
         return ChatProviderError(504, "The assistant took too long to answer. Please try again.")
     if isinstance(exc, openai.RateLimitError):
         return ChatProviderError(503, "The assistant is busy (rate-limited by the model provider). Try again shortly.")
+    if isinstance(exc, MaxTurnsExceeded):
+        return ChatProviderError(502, "The assistant could not finish this request in a reasonable number of steps.")
     if isinstance(exc, (openai.APIError, AgentsException)):
         return ChatProviderError(502, "The assistant's model provider failed. Please try again.")
     raise exc

@@ -3,6 +3,11 @@
 The server keeps nothing between requests: each turn reads the conversation from the database.
 The user's message is stored before the model runs, so it survives a provider failure; tool
 calls that ran are stored with their results; the assistant's reply is stored only once complete.
+
+Why input items rather than the SDK's Session protocol: the SDK's session persistence reads
+stored items back and fingerprints them to deduplicate and recover writes, which wants items
+stored verbatim; our Message rows (role, content, tool calls) are meant for people and the admin.
+Owning the writes here also puts the transaction boundaries where the rules above need them.
 """
 
 import json
@@ -111,13 +116,11 @@ def public_tool_calls(calls: list[dict[str, Any]]) -> list[dict[str, Any]]:
 def _begin(*, user_id: str, message: str, conversation_id: int | None) -> tuple[Conversation, list[dict[str, Any]]]:
     """Find or start the conversation, store the user's message, return the model's input."""
     now = timezone.now()
-    if conversation_id is None:
-        conversation = Conversation.objects.create(
-            user_id=user_id, title=_title(message), created_at=now, updated_at=now
-        )
-    else:
-        conversation = selectors.conversation_get(user_id=user_id, conversation_id=conversation_id)
     with transaction.atomic():
+        if conversation_id is None:
+            conversation = Conversation.objects.create(user_id=user_id, title=_title(message), created_at=now)
+        else:
+            conversation = selectors.conversation_get(user_id=user_id, conversation_id=conversation_id)
         Message.objects.create(
             conversation=conversation, user_id=user_id, role=Message.Role.USER, content=message, created_at=now
         )

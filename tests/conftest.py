@@ -4,6 +4,7 @@ import json
 import threading
 import time
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
@@ -129,6 +130,20 @@ def signing_keys() -> dict[str, SigningKey]:
     }
 
 
+@contextmanager
+def serve_on_loopback(handler: type[BaseHTTPRequestHandler]) -> Iterator[int]:
+    """Serve `handler` on 127.0.0.1 in a thread; yields the port."""
+    server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    server.daemon_threads = True
+    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.01}, daemon=True)
+    thread.start()
+    try:
+        yield server.server_port
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
 @dataclass
 class JwksServer:
     url: str
@@ -159,13 +174,9 @@ def jwks_server(signing_keys: dict[str, SigningKey]) -> Iterator[JwksServer]:
         def log_message(self, *args: Any) -> None:
             pass
 
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.01}, daemon=True)
-    thread.start()
-    state.url = f"http://127.0.0.1:{server.server_port}/api/auth/jwks"
-    yield state
-    server.shutdown()
-    server.server_close()
+    with serve_on_loopback(Handler) as port:
+        state.url = f"http://127.0.0.1:{port}/api/auth/jwks"
+        yield state
 
 
 BETTER_AUTH_URL = "http://localhost:3000"

@@ -5,10 +5,12 @@ import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Any
 
 import pytest
+
+from tests.conftest import serve_on_loopback
 
 
 def tool_call(name: str, **arguments: Any) -> dict[str, Any]:
@@ -138,14 +140,9 @@ def fake_provider(settings: Any) -> Iterator[FakeProvider]:
         def log_message(self, *args: Any) -> None:
             pass
 
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    server.daemon_threads = True
-    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.01}, daemon=True)
-    thread.start()
-    provider.base_url = f"http://127.0.0.1:{server.server_port}/v1"
-    settings.OPENAI_API_KEY = "sk-test-not-a-real-key"
-    settings.OPENAI_BASE_URL = provider.base_url
-    settings.CHAT_MODEL = "fake-model"
-    yield provider
-    server.shutdown()
-    server.server_close()
+    with serve_on_loopback(Handler) as port:
+        provider.base_url = f"http://127.0.0.1:{port}/v1"
+        settings.OPENAI_API_KEY = "sk-test-not-a-real-key"
+        settings.OPENAI_BASE_URL = provider.base_url
+        settings.CHAT_MODEL = "fake-model"
+        yield provider
