@@ -77,6 +77,24 @@ def _completion(step: dict[str, Any], model: str) -> dict[str, Any]:
     }
 
 
+def _response(step: dict[str, Any], model: str) -> dict[str, Any]:
+    """The Responses API's answer (POST /v1/responses) for one step."""
+    if "tool_call" in step:
+        name, arguments = step["tool_call"]
+        call_id = f"call_{time.monotonic_ns()}"
+        item = {"type": "function_call", "id": f"fc_{call_id}", "call_id": call_id, "name": name,
+                "arguments": json.dumps(arguments), "status": "completed"}  # fmt: skip
+    else:
+        item = {"type": "message", "id": f"msg_{time.monotonic_ns()}", "role": "assistant", "status": "completed",
+                "content": [{"type": "output_text", "text": step["content"], "annotations": []}]}  # fmt: skip
+    return {
+        "id": f"resp_{time.monotonic_ns()}", "object": "response", "created_at": int(time.time()), "model": model,
+        "status": "completed", "output": [item], "parallel_tool_calls": True, "tool_choice": "auto", "tools": [],
+        "usage": {"input_tokens": 10, "output_tokens": 5, "total_tokens": 15,
+                  "input_tokens_details": {"cached_tokens": 0}, "output_tokens_details": {"reasoning_tokens": 0}},
+    }  # fmt: skip
+
+
 def _chunks(step: dict[str, Any], model: str) -> Iterator[dict[str, Any]]:
     base = {"id": "chatcmpl-fake", "object": "chat.completion.chunk", "created": int(time.time()), "model": model}
     if "tool_call" in step:
@@ -128,8 +146,9 @@ def fake_provider(settings: Any) -> Iterator[FakeProvider]:
                 self.wfile.write(b"data: [DONE]\n\n")
                 self.close_connection = True
                 return
+            answer = _response if self.path.endswith("/responses") else _completion
             self.send_response(200)
-            self._send_body(json.dumps(_completion(step, body["model"])).encode(), "application/json")
+            self._send_body(json.dumps(answer(step, body["model"])).encode(), "application/json")
 
         def _send_body(self, payload: bytes, content_type: str) -> None:
             self.send_header("Content-Type", content_type)

@@ -72,6 +72,22 @@ def test_a_turn_with_a_tool_call_through_chat_completions(api_a, fake_provider):
     assert json.loads(tool_result["content"])["title"] == "Buy milk"
 
 
+def test_a_turn_through_the_responses_api(api_a, fake_provider, settings):
+    settings.CHAT_API = "responses"
+    fake_provider.script = [tool_call("add_task", title="Buy milk"), reply("Added “Buy milk”.")]
+
+    response = chat(api_a, "add milk")
+
+    assert response.status_code == 200
+    assert response.json()["response"] == "Added “Buy milk”."
+    assert response.json()["tool_calls"][0]["result"]["status"] == "created"
+    assert [t["title"] for t in api_a.get(f"/api/{USER_A}/tasks").json()] == ["Buy milk"]
+    first, second = fake_provider.requests
+    assert first["input"] == [{"role": "user", "content": "add milk"}]
+    assert first["model"] == "fake-model"
+    assert any(item.get("type") == "function_call_output" for item in second["input"])
+
+
 def test_each_turn_reads_the_history_from_the_database(api_a, fake_provider):
     fake_provider.script = [tool_call("add_task", title="Buy milk"), reply("Added."), reply("You have one task.")]
     conversation_id = chat(api_a, "add buy milk").json()["conversation_id"]
