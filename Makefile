@@ -11,7 +11,9 @@ SQLITE_URL := sqlite:///$(CURDIR)/db.sqlite3
 TEST_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/postgres
 PYTEST_ARGS ?=
 
-.PHONY: help install run serve test test-sqlite test-postgres lint format clean
+BENCH_ARGS ?=
+
+.PHONY: help install run serve bench test test-sqlite test-postgres lint format clean
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-14s %s\n", $$1, $$2}'
@@ -38,9 +40,12 @@ run: install ## Migrate, seed demo data, print a curl line and start the dev ser
 serve: install ## Production server (gunicorn) on $HOST:$PORT, after migrations and collectstatic
 	DJANGO_DEBUG=$${DJANGO_DEBUG:-false} $(PY) manage.py migrate --noinput
 	DJANGO_DEBUG=$${DJANGO_DEBUG:-false} $(PY) manage.py collectstatic --noinput -v0
-	DJANGO_DEBUG=$${DJANGO_DEBUG:-false} $(VENV)/bin/gunicorn todo_project.wsgi \
-	  --bind $(HOST):$(PORT) --workers $(WEB_CONCURRENCY) --threads $(THREADS) --worker-class gthread \
-	  --access-logfile - --forwarded-allow-ips='*'
+	DJANGO_DEBUG=$${DJANGO_DEBUG:-false} HOST=$(HOST) PORT=$(PORT) WEB_CONCURRENCY=$(WEB_CONCURRENCY) THREADS=$(THREADS) \
+	  $(VENV)/bin/gunicorn -c python:todo_project.gunicorn todo_project.wsgi
+
+bench: install ## Benchmark on PostgreSQL with wrk, against a bare baseline (BENCH_ARGS="--growth" for 1M tasks)
+	@command -v wrk >/dev/null || (apt-get update -qq && apt-get install -y -qq wrk)
+	$(PY) bench/run.py $(BENCH_ARGS)
 
 test: test-sqlite test-postgres ## Run the suite on SQLite, then on PostgreSQL ($TEST_DATABASE_URL)
 

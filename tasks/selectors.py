@@ -17,7 +17,7 @@ def task_list(*, user_id: str, completed: bool | None = None) -> QuerySet[Task]:
 
 def task_get(*, user_id: str, task_id: int) -> Task:
     try:
-        return Task.objects.get(pk=task_id, user_id=user_id)
+        return Task.objects.order_by().get(pk=task_id, user_id=user_id)
     except Task.DoesNotExist:
         raise TaskNotFound(task_id) from None
 

@@ -7,7 +7,7 @@ from itertools import islice
 from typing import Any
 
 from django.core.exceptions import ValidationError
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import F
 from django.utils import timezone
 
@@ -85,26 +85,36 @@ def _update_and_fetch(*, user_id: str, task_id: int, **values: Any) -> Task:
 
 
 def task_bulk_create(
-    *, drafts: Iterable[TaskDraft], batch_size: int = 2000, progress: Callable[[int], None] | None = None
+    *, drafts: Iterable[TaskDraft], batch_size: int = 5000, progress: Callable[[int], None] | None = None
 ) -> int:
-    """Insert drafts in batches (validated like task_create); return how many were created."""
+    """Insert drafts in batches (validated like task_create); return how many were created.
+
+    On PostgreSQL the rows go through COPY, several times faster than INSERT for large seeds."""
     created = 0
     for batch in _batched(drafts, batch_size):
         now = timezone.now()
-        tasks = [
-            Task(
-                user_id=draft.user_id,
-                created_at=now,
-                updated_at=now,
-                **_clean({"title": draft.title, "description": draft.description, "completed": draft.completed}),
-            )
+        rows = [
+            {"user_id": draft.user_id, "created_at": now, "updated_at": now,
+             **_clean({"title": draft.title, "description": draft.description, "completed": draft.completed})}
             for draft in batch
-        ]
-        Task.objects.bulk_create(tasks, batch_size=batch_size)
-        created += len(tasks)
+        ]  # fmt: skip
+        with transaction.atomic():
+            if connection.vendor == "postgresql":
+                _copy_rows(rows)
+            else:
+                Task.objects.bulk_create([Task(**row) for row in rows], batch_size=batch_size)
+        created += len(rows)
         if progress is not None:
             progress(created)
     return created
+
+
+def _copy_rows(rows: list[dict[str, Any]]) -> None:
+    columns = ["user_id", "title", "description", "completed", "created_at", "updated_at"]
+    table = connection.ops.quote_name(Task._meta.db_table)
+    with connection.cursor() as cursor, cursor.copy(f"COPY {table} ({', '.join(columns)}) FROM STDIN") as copy:
+        for row in rows:
+            copy.write_row([row[column] for column in columns])
 
 
 def task_delete_all(*, user_ids: Iterable[str]) -> int:

@@ -24,7 +24,7 @@ def test_seed_demo_creates_tasks_with_progress_and_is_idempotent():
 
     users = [f"demo-user-{n}" for n in range(1, 6)]
     assert "50/120 tasks" in first
-    assert "120/120 tasks (100%)" in first
+    assert "120/120 tasks (100%" in first
     assert "Nothing to do" in second
     assert "Creating 30 tasks" in topped_up
     assert selectors.task_counts_by_user(user_ids=users) == dict.fromkeys(users, 30)

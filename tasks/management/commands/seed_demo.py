@@ -1,3 +1,4 @@
+import time
 from collections.abc import Iterator
 
 from django.core.management.base import BaseCommand, CommandError
@@ -42,13 +43,21 @@ class Command(BaseCommand):
             self.stdout.write(f"Nothing to do: {users} demo users already have {tasks_per_user} tasks each.")
             return
 
+        started, last_shown = time.monotonic(), -1
+
         def progress(created: int) -> None:
-            self.stdout.write(f"  {created}/{missing} tasks ({100 * created // missing}%)")
+            nonlocal last_shown
+            percent = 100 * created // missing
+            if percent // 5 > last_shown // 5 or created == missing:  # every 5 %
+                last_shown = percent
+                rate = created / max(time.monotonic() - started, 1e-6)
+                self.stdout.write(f"  {created}/{missing} tasks ({percent}%, {rate:,.0f} rows/s)")
 
         self.stdout.write(f"Creating {missing} tasks for {users} demo users…")
         drafts = self._drafts(user_ids, existing, tasks_per_user)
         created = services.task_bulk_create(drafts=drafts, batch_size=batch_size, progress=progress)
-        self.stdout.write(self.style.SUCCESS(f"Created {created} tasks; try user {user_ids[0]}."))
+        elapsed = time.monotonic() - started
+        self.stdout.write(self.style.SUCCESS(f"Created {created} tasks in {elapsed:.1f} s; try user {user_ids[0]}."))
 
     @staticmethod
     def _drafts(user_ids: list[str], existing: dict[str, int], tasks_per_user: int) -> Iterator[TaskDraft]:

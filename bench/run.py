@@ -1,0 +1,280 @@
+"""The benchmark: the production server on PostgreSQL, driven by wrk from a separate process.
+
+    make bench                        # every scenario, then the baseline, and the ratios
+    make bench BENCH_ARGS="--growth"  # also: list and get at 10,000 tasks, then at 1,000,000
+
+Prints, per scenario, requests/s, p50, p99 and errors, and our list/get throughput as a ratio of
+a bare WSGI app doing the same SQL (bench/baseline.py) under the same server, measured in the same
+run. Needs PostgreSQL (BENCH_DATABASE_URL) and wrk (Debian's package; `make bench` installs it).
+"""
+
+import argparse
+import io
+import json
+import os
+import secrets
+import shutil
+import subprocess
+import sys
+import time
+import urllib.request
+from contextlib import contextmanager
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+BIN = Path(sys.executable).parent
+SCENARIOS = ["list", "get", "create", "update", "toggle", "delete", "health", "chat"]
+TARGET_P99_MS = 50
+
+
+def parse_args() -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--database-url", default=os.environ.get("BENCH_DATABASE_URL",
+                        "postgres://postgres@127.0.0.1:5432/todo_bench"))  # fmt: skip
+    parser.add_argument("--duration", type=int, default=10, help="Seconds per scenario (default 10).")
+    parser.add_argument("--warmup", type=int, default=2, help="Unmeasured seconds before each (default 2).")
+    parser.add_argument("--connections", type=int, default=32, help="Concurrent connections (default 32).")
+    parser.add_argument("--wrk-threads", type=int, default=2)
+    parser.add_argument("--rounds", type=int, default=3, help="Alternating rounds for list/get (default 3).")
+    parser.add_argument("--scenarios", default=",".join(SCENARIOS), help="Comma-separated subset.")
+    parser.add_argument("--workers", default=os.environ.get("WEB_CONCURRENCY", "2"))
+    parser.add_argument("--threads", default=os.environ.get("THREADS", "4"))
+    parser.add_argument("--worker-class", default=os.environ.get("WEB_WORKER_CLASS", "gthread"))
+    parser.add_argument("--port", type=int, default=8100)
+    parser.add_argument("--baseline-port", type=int, default=8101)
+    parser.add_argument("--growth", action="store_true", help="Compare list/get at 10k and at 1M tasks.")
+    parser.add_argument("--json", type=Path, help="Also write the results to this file.")
+    return parser.parse_args()
+
+
+def log(message: str) -> None:
+    print(message, flush=True)  # noqa: T201
+
+
+def environment(args: argparse.Namespace) -> dict[str, str]:
+    env = dict(os.environ)
+    env.update(
+        DATABASE_URL=args.database_url,
+        BASELINE_DATABASE_URL=args.database_url,
+        DJANGO_DEBUG="false",
+        DJANGO_SECRET_KEY=secrets.token_urlsafe(48),
+        BETTER_AUTH_SECRET=env.get("BETTER_AUTH_SECRET") or secrets.token_urlsafe(48),
+        DJANGO_ALLOWED_HOSTS="127.0.0.1,localhost",
+        OPENAI_API_KEY="",  # the chat scenario runs the offline model
+        CHAT_RATE="100000000/min",
+        WEB_CONCURRENCY=str(args.workers),
+        THREADS=str(args.threads),
+        WEB_WORKER_CLASS=args.worker_class,
+        ACCESS_LOG="",
+        LOG_LEVEL="WARNING",
+    )
+    return env
+
+
+def create_database(url: str) -> None:
+    import psycopg
+    from psycopg import sql
+
+    conninfo = psycopg.conninfo.conninfo_to_dict(url)
+    name = conninfo.pop("dbname")
+    with psycopg.connect(**{**conninfo, "dbname": "postgres"}, autocommit=True) as connection:
+        if not connection.execute("SELECT 1 FROM pg_database WHERE datname = %s", (name,)).fetchone():
+            connection.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+
+
+def prepare(args: argparse.Namespace, env: dict[str, str]) -> dict[str, object]:
+    """Migrate, seed the users of each scenario, mint a token; return what wrk needs."""
+    os.environ.update(env)
+    os.environ["DJANGO_SETTINGS_MODULE"] = "todo_project.settings"
+    sys.path.insert(0, str(ROOT))
+    import django
+
+    django.setup()
+    from django.core.management import call_command
+
+    from tasks import selectors
+    from todo_project.auth import mint_token
+
+    call_command("migrate", verbosity=0)
+    quiet = io.StringIO()
+    for prefix, count in [("bench-reader-", 50), ("bench-writer-", 10), ("bench-deleter-", 60_000)]:
+        call_command("seed_demo", users=1, tasks_per_user=count, prefix=prefix, reset=True, stdout=quiet)
+    reader, writer, deleter = "bench-reader-1", "bench-writer-1", "bench-deleter-1"
+    doomed = sorted(selectors.task_list(user_id=deleter).values_list("id", flat=True))
+    if doomed[-1] - doomed[0] + 1 != len(doomed):
+        sys.exit("The delete scenario needs contiguous ids; rerun the benchmark.")
+    return {
+        "reader": reader,
+        "reader_token": mint_token(reader, ttl=7200),
+        "reader_task": selectors.task_list(user_id=reader).first().id,
+        "writer": writer,
+        "writer_token": mint_token(writer, ttl=7200),
+        "writer_task": selectors.task_list(user_id=writer).first().id,
+        "deleter": deleter,
+        "deleter_token": mint_token(deleter, ttl=7200),
+        "delete_first": doomed[0],
+        "delete_last": doomed[-1],
+    }
+
+
+def seed_background(tasks_per_user: int, users: int) -> None:
+    from django.core.management import call_command
+
+    call_command("seed_demo", users=users, tasks_per_user=tasks_per_user, prefix="bg-user-")
+
+
+@contextmanager
+def server(app: str, port: int, env: dict[str, str], ready_path: str):
+    command = [str(BIN / "gunicorn"), "-c", "python:todo_project.gunicorn", app]
+    process = subprocess.Popen(command, cwd=ROOT, env={**env, "PORT": str(port)})  # noqa: S603
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{port}{ready_path}", timeout=2):
+                    break
+            except OSError:
+                if time.monotonic() > deadline or process.poll() is not None:
+                    raise RuntimeError(f"{app} did not start on port {port}") from None
+                time.sleep(0.3)
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        process.terminate()
+        process.wait(timeout=30)
+
+
+def wrk(args: argparse.Namespace, url: str, scenario: str, data: dict[str, object], seconds: int) -> dict:
+    role = {"create": "writer", "update": "writer", "toggle": "writer", "delete": "deleter"}.get(scenario, "reader")
+    env = {
+        **os.environ,
+        "SCENARIO": scenario,
+        "USER_ID": str(data[role]),
+        "TOKEN": str(data[f"{role}_token"]),
+        "TASK_ID": str(data[f"{role}_task"]) if f"{role}_task" in data else "0",
+        "DELETE_FIRST": str(data["delete_first"]),
+        "THREADS": str(args.wrk_threads),
+    }
+    command = ["wrk", f"-t{args.wrk_threads}", f"-c{args.connections}", f"-d{seconds}s", "--latency",
+               "-s", str(ROOT / "bench" / "wrk.lua"), url]  # fmt: skip
+    output = subprocess.run(command, env=env, capture_output=True, text=True, check=True).stdout  # noqa: S603
+    line = next(line for line in output.splitlines() if line.startswith("RESULT "))
+    result = json.loads(line.removeprefix("RESULT "))
+    result["rps"] = result["requests"] / result["seconds"]
+    return result
+
+
+def measure(args, url, scenario, data) -> dict:
+    if args.warmup and scenario != "delete":
+        wrk(args, url, scenario, data, args.warmup)
+    return wrk(args, url, scenario, data, args.duration)
+
+
+def median_of(results: list[dict]) -> dict:
+    """The round with the median throughput (its latencies and errors come with it)."""
+    ranked = sorted(results, key=lambda result: result["rps"])
+    chosen = dict(ranked[len(ranked) // 2])
+    chosen["errors"] = sum(result["errors"] for result in results)
+    chosen["rounds_rps"] = [round(result["rps"]) for result in results]
+    return chosen
+
+
+def run_scenarios(args, env, data, scenarios) -> tuple[dict, dict]:
+    """Both servers run side by side; list and get alternate ours/baseline for --rounds rounds, so
+    that a slow moment of the machine hits both and the ratio stays fair."""
+    ours, baseline = {}, {}
+    with (
+        server("todo_project.wsgi", args.port, env, "/health") as url,
+        server("bench.baseline:app", args.baseline_port, env, "/api/x/tasks") as baseline_url,
+    ):
+        for scenario in scenarios:
+            if scenario in ("list", "get"):
+                rounds_ours, rounds_baseline = [], []
+                for _ in range(args.rounds):
+                    rounds_ours.append(measure(args, url, scenario, data))
+                    rounds_baseline.append(measure(args, baseline_url, scenario, data))
+                ours[scenario], baseline[scenario] = median_of(rounds_ours), median_of(rounds_baseline)
+            else:
+                ours[scenario] = measure(args, url, scenario, data)
+            log(f"  {scenario:<7} {ours[scenario]['rps']:>8.0f} req/s  p99 {ours[scenario]['p99_ms']:.1f} ms"
+                + (f"  (baseline {baseline[scenario]['rps']:.0f} req/s)" if scenario in baseline else ""))  # fmt: skip
+    return ours, baseline
+
+
+def table(ours: dict, baseline: dict) -> str:
+    lines = [
+        "| scenario | requests/s | p50 ms | p99 ms | errors | vs baseline |",
+        "|---|---:|---:|---:|---:|---:|",
+    ]
+    for scenario, result in ours.items():
+        ratio = f"{result['rps'] / baseline[scenario]['rps']:.0%}" if scenario in baseline else ""
+        lines.append(
+            f"| {scenario} | {result['rps']:.0f} | {result['p50_ms']:.1f} | {result['p99_ms']:.1f} "
+            f"| {result['errors']} | {ratio} |"
+        )
+    for scenario, result in baseline.items():
+        lines.append(
+            f"| baseline {scenario} | {result['rps']:.0f} | {result['p50_ms']:.1f} | {result['p99_ms']:.1f} "
+            f"| {result['errors']} | 100% |"
+        )
+    return "\n".join(lines)
+
+
+def explain(user_id: str) -> str:
+    from django.db import connection
+
+    from tasks import selectors
+
+    sql, params = selectors.task_list(user_id=user_id).query.sql_with_params()
+    with connection.cursor() as cursor:
+        cursor.execute(f"EXPLAIN (ANALYZE, COSTS OFF, TIMING OFF, SUMMARY OFF) {sql}", params)
+        return "\n".join(row[0] for row in cursor.fetchall())
+
+
+def main() -> None:
+    args = parse_args()
+    if not shutil.which("wrk"):
+        sys.exit("wrk is not installed: apt-get install wrk (make bench does it).")
+    scenarios = [s for s in args.scenarios.split(",") if s]
+    env = environment(args)
+    create_database(args.database_url)
+    log(f"Preparing {args.database_url} …")
+    data = prepare(args, env)
+    config = f"gunicorn {args.worker_class}, {args.workers} workers x {args.threads} threads"
+    log(f"Server: {config}; load: wrk {args.wrk_threads} threads, {args.connections} connections, {args.duration} s")
+    results: dict[str, object] = {"config": config, "connections": args.connections, "duration": args.duration}
+
+    if args.growth:
+        phases = {}
+        for label, users in [("10k", 100), ("1M", 10_000)]:
+            log(f"Growth: {label} background tasks …")
+            seed_background(100, users)
+            ours, baseline = run_scenarios(args, env, data, ["list", "get"])
+            phases[label] = ours
+            log(explain(str(data["reader"])))
+        log("\n| tasks in the table | list req/s | list p50 ms | get req/s | get p50 ms |\n|---|---:|---:|---:|---:|")
+        for label, ours in phases.items():
+            log(f"| {label} | {ours['list']['rps']:.0f} | {ours['list']['p50_ms']:.1f} "
+                f"| {ours['get']['rps']:.0f} | {ours['get']['p50_ms']:.1f} |")  # fmt: skip
+        for scenario in ("list", "get"):
+            slower = phases["1M"][scenario]["p50_ms"] / phases["10k"][scenario]["p50_ms"]
+            log(f"{scenario}: p50 at 1M is {slower:.2f}x its p50 at 10k (target ≤ 1.5x)")
+        results["growth"] = phases
+    else:
+        ours, baseline = run_scenarios(args, env, data, scenarios)
+        log("\n" + table(ours, baseline) + "\n")
+        for scenario in ("list", "get"):
+            if scenario in baseline:
+                ratio = ours[scenario]["rps"] / baseline[scenario]["rps"]
+                log(f"{scenario}: {ratio:.0%} of the baseline (target ≥ 50%)")
+        slow = [s for s, r in ours.items() if s != "chat" and r["p99_ms"] >= TARGET_P99_MS]
+        failed = [s for s, r in ours.items() if r["errors"]]
+        log(f"p99 < {TARGET_P99_MS} ms: {'all' if not slow else 'missed by ' + ', '.join(slow)}; "
+            f"errors: {'none' if not failed else ', '.join(failed)}")  # fmt: skip
+        log("\nList query plan:\n" + explain(str(data["reader"])))
+        results.update(ours=ours, baseline=baseline)
+    if args.json:
+        args.json.write_text(json.dumps(results, indent=2))
+
+
+if __name__ == "__main__":
+    main()

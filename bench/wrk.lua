@@ -1,0 +1,57 @@
+-- One scenario of the benchmark, chosen by environment variables (see bench/run.py):
+--   SCENARIO  list | get | create | update | toggle | delete | health | chat
+--   USER_ID, TOKEN, TASK_ID, DELETE_FIRST, DELETE_LAST
+local scenario = os.getenv("SCENARIO")
+local user = os.getenv("USER_ID")
+local base = "/api/" .. user .. "/tasks"
+local task_id = os.getenv("TASK_ID")
+local headers = {["Authorization"] = "Bearer " .. os.getenv("TOKEN"), ["Content-Type"] = "application/json"}
+
+local threads = {}
+local thread_count = 0
+
+function setup(thread)
+  thread:set("thread_index", thread_count)
+  thread_count = thread_count + 1
+  table.insert(threads, thread)
+end
+
+local next_delete
+
+function init(args)
+  -- Each thread deletes its own stripe of ids, so no id is deleted twice.
+  local stride = tonumber(os.getenv("THREADS") or "2")
+  next_delete = tonumber(os.getenv("DELETE_FIRST") or "0") + thread_index
+  delete_stride = stride
+end
+
+function request()
+  if scenario == "list" then
+    return wrk.format("GET", base, headers)
+  elseif scenario == "get" then
+    return wrk.format("GET", base .. "/" .. task_id, headers)
+  elseif scenario == "create" then
+    return wrk.format("POST", base, headers, '{"title": "Benchmark task", "description": "created by wrk"}')
+  elseif scenario == "update" then
+    return wrk.format("PUT", base .. "/" .. task_id, headers, '{"title": "Renamed by wrk"}')
+  elseif scenario == "toggle" then
+    return wrk.format("PATCH", base .. "/" .. task_id .. "/complete", headers)
+  elseif scenario == "delete" then
+    local id = next_delete
+    next_delete = next_delete + delete_stride
+    return wrk.format("DELETE", base .. "/" .. id, headers)
+  elseif scenario == "chat" then
+    return wrk.format("POST", "/api/" .. user .. "/chat", headers, '{"message": "show my pending tasks"}')
+  else
+    return wrk.format("GET", "/health")
+  end
+end
+
+function done(summary, latency, requests)
+  local errors = summary.errors.connect + summary.errors.read + summary.errors.write
+    + summary.errors.status + summary.errors.timeout
+  io.write(string.format(
+    'RESULT {"requests": %d, "seconds": %.3f, "p50_ms": %.3f, "p99_ms": %.3f, "errors": %d, "status_errors": %d}\n',
+    summary.requests, summary.duration / 1e6, latency:percentile(50) / 1000, latency:percentile(99) / 1000,
+    errors, summary.errors.status))
+end
