@@ -6,9 +6,10 @@ from dataclasses import dataclass
 from itertools import islice
 from typing import Any
 
-from django.core.exceptions import ValidationError
+from django.core.exceptions import EmptyResultSet, ValidationError
 from django.db import connection, transaction
 from django.db.models import F
+from django.db.models.sql.subqueries import DeleteQuery, UpdateQuery
 from django.utils import timezone
 
 from tasks.exceptions import TaskNotFound
@@ -67,21 +68,27 @@ def task_toggle(*, user_id: str, task_id: int) -> Task:
 
 def task_delete(*, user_id: str, task_id: int) -> Task:
     """Delete the task and return it as it was (callers confirm what they deleted)."""
-    task = task_get(user_id=user_id, task_id=task_id)
-    deleted, _ = Task.objects.filter(pk=task.pk, user_id=user_id).delete()
-    if not deleted:
-        raise TaskNotFound(task_id)
-    return task
+    return _returning(Task.objects.filter(pk=task_id, user_id=user_id).query.chain(DeleteQuery), task_id)
 
 
 def _update_and_fetch(*, user_id: str, task_id: int, **values: Any) -> Task:
-    # Inside one transaction the UPDATE holds the row lock until the read, so the task returned
-    # is the one this call wrote, even while other requests change it.
-    with transaction.atomic():
-        updated = Task.objects.filter(pk=task_id, user_id=user_id).update(updated_at=timezone.now(), **values)
-        if not updated:
-            raise TaskNotFound(task_id)
-        return Task.objects.get(pk=task_id)
+    query = Task.objects.filter(pk=task_id, user_id=user_id).query.chain(UpdateQuery)
+    query.add_update_values({"updated_at": timezone.now(), **values})
+    return _returning(query, task_id)
+
+
+def _returning(query: UpdateQuery | DeleteQuery, task_id: int) -> Task:
+    """Run the ORM's UPDATE or DELETE with RETURNING: one statement, one round trip, atomic by itself,
+    and the row it answers is the one this statement wrote (PostgreSQL and SQLite ≥ 3.35)."""
+    try:
+        sql, params = query.get_compiler(connection=connection).as_sql()
+    except EmptyResultSet:  # e.g. an id beyond the integer range: no such task
+        raise TaskNotFound(task_id) from None
+    columns = ", ".join(connection.ops.quote_name(field.column) for field in Task._meta.concrete_fields)
+    rows = list(Task.objects.raw(f"{sql} RETURNING {columns}", params))
+    if not rows:
+        raise TaskNotFound(task_id)
+    return rows[0]
 
 
 def task_bulk_create(

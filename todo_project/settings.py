@@ -71,6 +71,7 @@ INSTALLED_APPS = [
     "corsheaders",
     "rest_framework",
     "drf_spectacular",
+    "todo_project.apps.ProjectConfig",
     "tasks",
     "chat",
 ]
@@ -113,10 +114,7 @@ DATABASES = {
 }
 if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
     DATABASES["default"]["CONN_MAX_AGE"] = 0
-    DATABASES["default"].setdefault("OPTIONS", {})
-    if get_bool_from_env("DB_SERVER_SIDE_BINDING", False):
-        DATABASES["default"]["OPTIONS"].update(server_side_binding=True, prepare_threshold=get_int_from_env("DB_PREPARE_THRESHOLD", 5))
-    DATABASES["default"]["OPTIONS"]["pool"] = {
+    DATABASES["default"].setdefault("OPTIONS", {})["pool"] = {
         "min_size": get_int_from_env("DB_POOL_MIN_SIZE", 10),
         "max_size": get_int_from_env("DB_POOL_MAX_SIZE", 30),
         "timeout": get_int_from_env("DB_POOL_TIMEOUT", 10),

@@ -123,7 +123,7 @@ def test_bulk_create_validates_and_reports_progress():
         ("list", lambda task: list(selectors.task_list(user_id=USER_A)), 1),
         ("get", lambda task: selectors.task_get(user_id=USER_A, task_id=task.id), 1),
         ("create", lambda task: services.task_create(user_id=USER_A, title="t"), 1),
-        ("delete", lambda task: services.task_delete(user_id=USER_A, task_id=task.id), 2),
+        ("delete", lambda task: services.task_delete(user_id=USER_A, task_id=task.id), 1),
     ],
 )
 def test_query_budget(task_factory, django_assert_max_num_queries, name, operation, budget):

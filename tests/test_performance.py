@@ -1,0 +1,89 @@
+"""Cost per request stays flat: query budgets, no N+1, index use, and microsecond token checks."""
+
+import time
+
+import pytest
+from django.db import connection
+
+from tasks import selectors, services
+from tasks.services import TaskDraft
+from tests.conftest import USER_A
+from todo_project import auth
+
+BUDGETS = [
+    ("list", "get", "/api/user-a/tasks", None, 1),
+    ("get", "get", "/api/user-a/tasks/{id}", None, 1),
+    ("create", "post", "/api/user-a/tasks", {"title": "New"}, 1),
+    ("update", "put", "/api/user-a/tasks/{id}", {"title": "Renamed"}, 1),
+    ("toggle", "patch", "/api/user-a/tasks/{id}/complete", None, 1),
+    ("delete", "delete", "/api/user-a/tasks/{id}", None, 1),
+]
+
+
+@pytest.mark.django_db(transaction=True)  # no test transaction around, so no SAVEPOINT queries to count
+@pytest.mark.parametrize("tasks_of_user", [1, 60])
+@pytest.mark.parametrize(("name", "method", "path", "body", "budget"), BUDGETS, ids=[b[0] for b in BUDGETS])
+def test_query_budget_per_route_does_not_grow_with_tasks(
+    api_a, task_factory, django_assert_num_queries, tasks_of_user, name, method, path, body, budget
+):
+    task_factory.create_batch(tasks_of_user - 1)
+    task = task_factory()
+
+    with django_assert_num_queries(budget):
+        response = getattr(api_a, method)(path.format(id=task.id), body, format="json")
+
+    assert response.status_code < 300
+
+
+@pytest.mark.django_db
+def test_create_is_one_insert_and_no_read(api_a, django_assert_num_queries):
+    with django_assert_num_queries(1) as captured:
+        api_a.post("/api/user-a/tasks", {"title": "New"}, format="json")
+
+    assert captured.captured_queries[0]["sql"].startswith("INSERT")
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("authorization", ["Bearer not-a-token", "Bearer a.b.c", None])
+def test_rejected_authentication_touches_no_database(client, django_assert_num_queries, authorization):
+    headers = {"HTTP_AUTHORIZATION": authorization} if authorization else {}
+
+    with django_assert_num_queries(0):
+        assert client.get("/api/user-a/tasks", **headers).status_code == 401
+
+
+def _microseconds_per_call(function, calls: int = 300) -> float:
+    best = float("inf")
+    for _ in range(3):  # the best of three batches: other load on the machine only slows a batch
+        started = time.perf_counter()
+        for _ in range(calls):
+            function()
+        best = min(best, (time.perf_counter() - started) / calls * 1e6)
+    return best
+
+
+@pytest.mark.parametrize("alg", ["HS256", "EdDSA"])
+def test_verifying_a_token_costs_microseconds(make_token, plugin_token, better_auth, alg):
+    token = make_token() if alg == "HS256" else plugin_token("EdDSA")
+    auth.verify_token(token)  # the JWKS is fetched once, before timing
+
+    cost = _microseconds_per_call(lambda: auth.verify_token(token))
+
+    assert cost < 1000, f"{alg} verification took {cost:.0f} µs"
+    assert better_auth.fetches <= 1
+
+
+@pytest.mark.django_db
+def test_list_query_uses_the_user_index():
+    if connection.vendor != "postgresql":
+        pytest.skip("EXPLAIN output is PostgreSQL's; runs in the PostgreSQL pass")
+    drafts = (TaskDraft(user_id=f"user-{n % 200}", title=f"Task {n}") for n in range(20_000))
+    services.task_bulk_create(drafts=drafts)
+    with connection.cursor() as cursor:
+        cursor.execute("ANALYZE tasks_task")
+        sql, params = selectors.task_list(user_id=USER_A, completed=False).query.sql_with_params()
+        cursor.execute(f"EXPLAIN {sql}", params)
+        plan = "\n".join(row[0] for row in cursor.fetchall())
+
+    assert "task_user_created_idx" in plan, plan
+    assert "Seq Scan" not in plan, plan
