@@ -96,9 +96,14 @@ def prepare(args: argparse.Namespace, env: dict[str, str]) -> dict[str, object]:
     from todo_project.auth import mint_token
 
     call_command("migrate", verbosity=0)
+    call_command("collectstatic", interactive=False, verbosity=0)  # as `make serve` does
     quiet = io.StringIO()
     for prefix, count in [("bench-reader-", 50), ("bench-writer-", 10), ("bench-deleter-", 60_000)]:
         call_command("seed_demo", users=1, tasks_per_user=count, prefix=prefix, reset=True, stdout=quiet)
+    from django.db import connection
+
+    with connection.cursor() as cursor:  # drop the dead rows of earlier runs, so plans stay the same
+        cursor.execute("VACUUM ANALYZE tasks_task")
     reader, writer, deleter = "bench-reader-1", "bench-writer-1", "bench-deleter-1"
     doomed = sorted(selectors.task_list(user_id=deleter).values_list("id", flat=True))
     if doomed[-1] - doomed[0] + 1 != len(doomed):
@@ -119,8 +124,11 @@ def prepare(args: argparse.Namespace, env: dict[str, str]) -> dict[str, object]:
 
 def seed_background(tasks_per_user: int, users: int) -> None:
     from django.core.management import call_command
+    from django.db import connection
 
     call_command("seed_demo", users=users, tasks_per_user=tasks_per_user, prefix="bg-user-")
+    with connection.cursor() as cursor:
+        cursor.execute("VACUUM ANALYZE tasks_task")
 
 
 @contextmanager
@@ -193,6 +201,10 @@ def run_scenarios(args, env, data, scenarios) -> tuple[dict, dict]:
                     rounds_ours.append(measure(args, url, scenario, data))
                     rounds_baseline.append(measure(args, baseline_url, scenario, data))
                 ours[scenario], baseline[scenario] = median_of(rounds_ours), median_of(rounds_baseline)
+                # Each round's pair ran back to back: their ratio cancels a slow moment of the machine.
+                pairs = sorted(o["rps"] / b["rps"] for o, b in zip(rounds_ours, rounds_baseline, strict=True))
+                ours[scenario]["ratio"] = pairs[len(pairs) // 2]
+                ours[scenario]["round_ratios"] = [round(ratio, 2) for ratio in pairs]
             else:
                 ours[scenario] = measure(args, url, scenario, data)
             log(f"  {scenario:<7} {ours[scenario]['rps']:>8.0f} req/s  p99 {ours[scenario]['p99_ms']:.1f} ms"
@@ -206,7 +218,7 @@ def table(ours: dict, baseline: dict) -> str:
         "|---|---:|---:|---:|---:|---:|",
     ]
     for scenario, result in ours.items():
-        ratio = f"{result['rps'] / baseline[scenario]['rps']:.0%}" if scenario in baseline else ""
+        ratio = f"{result['ratio']:.0%}" if "ratio" in result else ""
         lines.append(
             f"| {scenario} | {result['rps']:.0f} | {result['p50_ms']:.1f} | {result['p99_ms']:.1f} "
             f"| {result['errors']} | {ratio} |"
@@ -264,8 +276,9 @@ def main() -> None:
         log("\n" + table(ours, baseline) + "\n")
         for scenario in ("list", "get"):
             if scenario in baseline:
-                ratio = ours[scenario]["rps"] / baseline[scenario]["rps"]
-                log(f"{scenario}: {ratio:.0%} of the baseline (target ≥ 50%)")
+                rounds = ", ".join(f"{ratio:.0%}" for ratio in ours[scenario]["round_ratios"])
+                ratio = ours[scenario]["ratio"]
+                log(f"{scenario}: {ratio:.0%} of the baseline, the median of rounds {rounds} (target ≥ 50%)")
         slow = [s for s, r in ours.items() if s != "chat" and r["p99_ms"] >= TARGET_P99_MS]
         failed = [s for s, r in ours.items() if r["errors"]]
         log(f"p99 < {TARGET_P99_MS} ms: {'all' if not slow else 'missed by ' + ', '.join(slow)}; "
