@@ -9,6 +9,7 @@ WEB_CONCURRENCY ?= 2
 THREADS ?= 4
 SQLITE_URL := sqlite:///$(CURDIR)/db.sqlite3
 TEST_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/postgres
+TEST_REDIS_URL ?= redis://127.0.0.1:6379/15
 PYTEST_ARGS ?=
 
 BENCH_ARGS ?=
@@ -51,11 +52,11 @@ test: test-sqlite test-postgres ## Run the suite on SQLite, then on PostgreSQL (
 
 test-sqlite: install
 	@echo "== tests on SQLite =="
-	DATABASE_URL=$(SQLITE_URL) $(PY) -m pytest $(PYTEST_ARGS)
+	DATABASE_URL=$(SQLITE_URL) TEST_REDIS_URL=$(TEST_REDIS_URL) $(PY) -m pytest $(PYTEST_ARGS)
 
 test-postgres: install
 	@echo "== tests on PostgreSQL ($(TEST_DATABASE_URL)) =="
-	DATABASE_URL=$(TEST_DATABASE_URL) $(PY) -m pytest $(PYTEST_ARGS)
+	DATABASE_URL=$(TEST_DATABASE_URL) TEST_REDIS_URL=$(TEST_REDIS_URL) $(PY) -m pytest $(PYTEST_ARGS)
 
 lint: install ## ruff check and format check
 	$(VENV)/bin/ruff check .

@@ -16,6 +16,7 @@ import secrets
 import shutil
 import subprocess
 import sys
+import tempfile
 import time
 import urllib.request
 from contextlib import contextmanager
@@ -65,8 +66,8 @@ def environment(args: argparse.Namespace) -> dict[str, str]:
         WEB_CONCURRENCY=str(args.workers),
         THREADS=str(args.threads),
         WEB_WORKER_CLASS=args.worker_class,
-        ACCESS_LOG="",
-        LOG_LEVEL="WARNING",
+        REDIS_URL=env.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/14"),  # the throttles' shared cache
+        API_RATE="100000000/min",  # the benchmark measures the work, not the throttle's refusals
     )
     return env
 
@@ -134,7 +135,9 @@ def seed_background(tasks_per_user: int, users: int) -> None:
 @contextmanager
 def server(app: str, port: int, env: dict[str, str], ready_path: str):
     command = [str(BIN / "gunicorn"), "-c", "python:todo_project.gunicorn", app]
-    process = subprocess.Popen(command, cwd=ROOT, env={**env, "PORT": str(port)})  # noqa: S603
+    log_file = Path(tempfile.gettempdir()) / f"todo-bench-{port}.log"  # the servers' request logs
+    with log_file.open("w") as output:
+        process = subprocess.Popen(command, cwd=ROOT, env={**env, "PORT": str(port)}, stdout=output, stderr=output)  # noqa: S603
     try:
         deadline = time.monotonic() + 30
         while True:

@@ -4,14 +4,12 @@ import json
 from collections.abc import Iterator
 from typing import Any
 
-from django.conf import settings
 from django.http import StreamingHttpResponse
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiExample, OpenApiParameter, OpenApiResponse, extend_schema, extend_schema_view
 from rest_framework import status, viewsets
 from rest_framework.request import Request
 from rest_framework.response import Response
-from rest_framework.throttling import UserRateThrottle
 from rest_framework.views import APIView
 
 from chat import selectors, services
@@ -24,6 +22,7 @@ from chat.serializers import (
 )
 from tasks.serializers import ErrorSerializer
 from tasks.views import ERRORS, VALIDATION_ERROR
+from todo_project.throttling import ApiRateThrottle, ChatRateThrottle
 
 CHAT_ERRORS = {
     400: VALIDATION_ERROR,
@@ -37,18 +36,9 @@ CHAT_ERRORS = {
 CONVERSATION_ID = [OpenApiParameter("id", int, OpenApiParameter.PATH, description="The conversation id.")]
 
 
-class ChatRateThrottle(UserRateThrottle):
-    """Per-user chat rate, CHAT_RATE (e.g. 20/min)."""
-
-    scope = "chat"
-
-    def get_rate(self) -> str:
-        return settings.CHAT_RATE
-
-
 @extend_schema(tags=["chat"])
 class ChatView(APIView):
-    throttle_classes = [ChatRateThrottle]
+    throttle_classes = [ApiRateThrottle, ChatRateThrottle]
 
     @extend_schema(
         summary="Send a message to the assistant",
@@ -67,7 +57,7 @@ class ChatView(APIView):
 
 @extend_schema(tags=["chat"])
 class ChatStreamView(APIView):
-    throttle_classes = [ChatRateThrottle]
+    throttle_classes = [ApiRateThrottle, ChatRateThrottle]
 
     @extend_schema(
         summary="Send a message, answer as Server-Sent Events",

@@ -1,6 +1,7 @@
 """Fixtures shared by the whole suite: token factories, authenticated clients, tasks, a JWKS server."""
 
 import json
+import os
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -36,6 +37,15 @@ def _test_settings(settings: Any) -> None:
     settings.CHAT_API = "chat_completions"
     settings.CHAT_RATE = "10000/min"
     settings.CHAT_MAX_RETRIES = 0
+    # Throttle counters: in Redis when TEST_REDIS_URL names one (make test: a database of its own,
+    # flushed before each test), else in memory. A developer's REDIS_URL is never touched.
+    redis_url = os.environ.get("TEST_REDIS_URL")
+    settings.REDIS_URL = redis_url or ""
+    settings.CACHES = {
+        "default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": redis_url}
+        if redis_url
+        else {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}
+    }
     cache.clear()
 
 

@@ -10,6 +10,13 @@ from tasks.services import TaskDraft
 from tests.conftest import USER_A
 from todo_project import auth
 
+
+@pytest.fixture(autouse=True)
+def _throttle_counts_outside_sql(settings):
+    """Throttle counters live in the shared cache (Redis in production): not part of the SQL budget."""
+    settings.CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+
+
 BUDGETS = [
     ("list", "get", "/api/user-a/tasks", None, 1),
     ("get", "get", "/api/user-a/tasks/{id}", None, 1),

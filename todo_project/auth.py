@@ -76,6 +76,18 @@ class JwksCache:
                 raise SigningKeysUnavailable("the last fetch failed; retrying shortly")
             return self._keys.get(kid)
 
+    def ready(self) -> bool:
+        """Whether keys are at hand: cached, or fetched now (within the retry pause of a failure)."""
+        if self._keys:
+            return True
+        with self._lock:
+            if not self._keys and time.monotonic() >= self._next_fetch_at:
+                try:
+                    self._fetch()
+                except SigningKeysUnavailable:
+                    return False
+            return bool(self._keys)
+
     def _fetch(self) -> None:
         self.fetch_count += 1
         try:

@@ -11,6 +11,6 @@ workers = int(os.environ.get("WEB_CONCURRENCY", "2"))
 worker_class = os.environ.get("WEB_WORKER_CLASS", "gthread")
 threads = int(os.environ.get("THREADS", "4"))
 keepalive = 5
-accesslog = os.environ.get("ACCESS_LOG", "-") or None
+accesslog = os.environ.get("ACCESS_LOG") or None  # the app logs one JSON line per request already
 forwarded_allow_ips = os.environ.get("FORWARDED_ALLOW_IPS", "127.0.0.1")
 timeout = int(os.environ.get("WEB_TIMEOUT", "90"))  # above CHAT_TIMEOUT_SECONDS

@@ -77,6 +77,7 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    "todo_project.middleware.RequestMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "corsheaders.middleware.CorsMiddleware",
@@ -89,6 +90,24 @@ MIDDLEWARE = [
 ]
 
 ROOT_URLCONF = "todo_project.urls"
+ADMIN_URL = os.environ.get("ADMIN_URL", "admin/").strip("/") + "/"  # move it off the well-known path
+
+# Behind TLS (a proxy that sets X-Forwarded-Proto), DJANGO_HTTPS=true turns on HTTPS-only cookies,
+# the redirect and HSTS; `manage.py check --deploy` is then clean.
+HTTPS = get_bool_from_env("DJANGO_HTTPS", False)
+if HTTPS:
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+    SECURE_SSL_REDIRECT = True
+    SECURE_REDIRECT_EXEMPT = [r"^health"]  # load balancers probe over plain HTTP
+    SESSION_COOKIE_SECURE = CSRF_COOKIE_SECURE = True
+    SECURE_HSTS_SECONDS = get_int_from_env("SECURE_HSTS_SECONDS", 31_536_000)
+    SECURE_HSTS_INCLUDE_SUBDOMAINS = True
+    SECURE_HSTS_PRELOAD = get_bool_from_env("SECURE_HSTS_PRELOAD", False)
+    # Preloading is hard to undo, so it is opt-in; without it, its reminder is the one check silenced.
+    SILENCED_SYSTEM_CHECKS = [] if SECURE_HSTS_PRELOAD else ["security.W021"]
+SECURE_REFERRER_POLICY = "same-origin"
+SECURE_CONTENT_TYPE_NOSNIFF = True
+X_FRAME_OPTIONS = "DENY"
 WSGI_APPLICATION = "todo_project.wsgi.application"
 ASGI_APPLICATION = "todo_project.asgi.application"
 
@@ -183,6 +202,16 @@ CHAT_MAX_RETRIES = get_int_from_env("CHAT_MAX_RETRIES", 2)
 CHAT_MAX_TURNS = get_int_from_env("CHAT_MAX_TURNS", 10)
 CHAT_RATE = os.environ.get("CHAT_RATE", "20/min")
 
+# A cache shared by every worker (the throttles count there): Redis when REDIS_URL is set (as on
+# every development and CI machine of this project), else a table in the database.
+REDIS_URL = os.environ.get("REDIS_URL", "")
+CACHES = {
+    "default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}
+    if REDIS_URL
+    else {"BACKEND": "django.core.cache.backends.db.DatabaseCache", "LOCATION": "django_cache"}
+}
+API_RATE = os.environ.get("API_RATE", "1200/min")
+
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": ["todo_project.auth.BetterAuthJWTAuthentication"],
     "DEFAULT_PERMISSION_CLASSES": [
@@ -193,6 +222,7 @@ REST_FRAMEWORK = {
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "EXCEPTION_HANDLER": "todo_project.exceptions.exception_handler",
+    "DEFAULT_THROTTLE_CLASSES": ["todo_project.throttling.ApiRateThrottle"],
     "UNAUTHENTICATED_USER": None,
 }
 
@@ -209,11 +239,25 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_SETTINGS": {"persistAuthorization": True},
 }
 
+# JSON lines in production (one per request from todo_project.middleware), plain text in debug.
+LOG_FORMAT = os.environ.get("LOG_FORMAT", "plain" if DEBUG else "json")
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "formatters": {
+        "plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"},
+        "json": {"()": "todo_project.logs.JsonFormatter"},
+    },
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": LOG_FORMAT}},
     "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "INFO")},
-    "loggers": {name: {"level": "WARNING"} for name in ["httpx", "httpx2", "openai", "openai.agents"]},
+    "loggers": {
+        # The request line says it all; Django's own 4xx warnings would repeat it.
+        "django.request": {"level": "ERROR"},
+        "todo.requests": {"level": "INFO" if LOG_FORMAT == "json" else "WARNING"},
+        **{name: {"level": "WARNING"} for name in ["httpx", "httpx2", "openai", "openai.agents"]},
+    },
 }
+
+# Limits: bodies over MAX_REQUEST_BODY_BYTES are refused with 413 before anything reads them.
+MAX_REQUEST_BODY_BYTES = get_int_from_env("MAX_REQUEST_BODY_BYTES", 1024 * 1024)
+DATA_UPLOAD_MAX_MEMORY_SIZE = MAX_REQUEST_BODY_BYTES

@@ -1,3 +1,4 @@
+from django.conf import settings
 from django.contrib import admin
 from django.urls import include, path, re_path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
@@ -7,7 +8,8 @@ from todo_project import views
 
 urlpatterns = [
     re_path(r"^health/?$", views.health, name="health"),
-    path("admin/", admin.site.urls),
+    re_path(r"^health/ready/?$", views.ready, name="ready"),
+    path(settings.ADMIN_URL, admin.site.urls),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="docs"),
     path("api/<str:user_id>/", include("tasks.urls")),

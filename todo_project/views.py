@@ -5,10 +5,12 @@ from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.views import defaults
 from drf_spectacular.utils import extend_schema, inline_serializer
 from rest_framework import serializers
-from rest_framework.decorators import api_view, authentication_classes, permission_classes
+from rest_framework.decorators import api_view, authentication_classes, permission_classes, throttle_classes
 from rest_framework.permissions import AllowAny
 from rest_framework.request import Request
 from rest_framework.response import Response
+
+from todo_project.auth import jwks_cache
 
 SERVICE_NAME = "todo-backend"
 
@@ -22,6 +24,7 @@ HealthSerializer = inline_serializer(
 @api_view(["GET"])
 @authentication_classes([])
 @permission_classes([AllowAny])
+@throttle_classes([])
 def health(request: Request) -> Response:
     """Liveness: the process answers and the database accepts a query."""
     try:
@@ -30,6 +33,35 @@ def health(request: Request) -> Response:
     except DatabaseError:
         return Response({"status": "unhealthy", "service": SERVICE_NAME, "database": "unreachable"}, status=503)
     return Response({"status": "healthy", "service": SERVICE_NAME})
+
+
+ReadySerializer = inline_serializer(
+    "Ready",
+    fields={
+        "status": serializers.ChoiceField(["ready", "unready"]),
+        "checks": serializers.DictField(child=serializers.CharField()),
+    },
+)
+
+
+@extend_schema(responses={200: ReadySerializer, 503: ReadySerializer}, tags=["health"])
+@api_view(["GET"])
+@authentication_classes([])
+@permission_classes([AllowAny])
+@throttle_classes([])
+def ready(request: Request) -> Response:
+    """Readiness: the database answers and, when configured, Better Auth's JWKS has keys."""
+    checks = {"database": "ok", "jwks": "not configured"}
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT 1")
+    except DatabaseError:
+        checks["database"] = "unreachable"
+    keys = jwks_cache()
+    if keys is not None:
+        checks["jwks"] = "ok" if keys.ready() else "unreachable"
+    healthy = checks["database"] == "ok" and checks["jwks"] != "unreachable"
+    return Response({"status": "ready" if healthy else "unready", "checks": checks}, status=200 if healthy else 503)
 
 
 def _is_api(request: HttpRequest) -> bool:

@@ -1,0 +1,179 @@
+"""Limits, observability and production posture (the first part of the hardening issue)."""
+
+import json
+import logging
+import time
+
+import pytest
+from django.core.cache import cache
+
+from tests.conftest import USER_A
+from tests.test_project import run_django
+from todo_project.logs import JsonFormatter
+from todo_project.throttling import redis_client
+
+pytestmark = pytest.mark.django_db
+
+
+# --- X-Request-ID and one JSON line per request ---
+
+
+def test_request_id_is_generated_and_echoed(api_a):
+    response = api_a.get("/api/user-a/tasks")
+
+    assert len(response["X-Request-ID"]) == 32
+
+
+@pytest.mark.parametrize(
+    ("offered", "kept"),
+    [("abc-123_DEF.4:5", True), ("", False), ("x" * 129, False), ("bad id with spaces", False), ("<script>", False)],
+)
+def test_offered_request_id_is_kept_only_when_well_formed(api_a, offered, kept):
+    response = api_a.get("/api/user-a/tasks", HTTP_X_REQUEST_ID=offered)
+
+    assert (response["X-Request-ID"] == offered) is kept
+
+
+def test_each_request_logs_one_structured_line_without_secrets(api_a, caplog, make_token):
+    token = make_token()
+    caplog.set_level(logging.INFO, logger="todo.requests")
+
+    api_a.post("/api/user-a/tasks", {"title": "Secret plan"}, format="json", HTTP_X_REQUEST_ID="req-1")
+
+    [record] = [r for r in caplog.records if r.name == "todo.requests"]
+    assert (record.request_id, record.user_id, record.method, record.status) == ("req-1", USER_A, "POST", 201)
+    assert record.route == "api/<str:user_id>/tasks/?$"
+    assert record.duration_ms >= 0
+    line = JsonFormatter().format(record)
+    assert json.loads(line)["request_id"] == "req-1"
+    assert token not in line
+    assert "Secret plan" not in line
+
+
+# --- Limits ---
+
+
+def test_body_over_the_limit_is_413_before_anything_reads_it(api_a, settings):
+    settings.MAX_REQUEST_BODY_BYTES = 100
+
+    response = api_a.post("/api/user-a/tasks", {"title": "x" * 200}, format="json")
+
+    assert response.status_code == 413
+    assert "limit 100 bytes" in response.json()["detail"]
+
+
+def test_api_is_throttled_per_user_with_retry_after(api_a, client_for, settings):
+    settings.API_RATE = "5/min"
+
+    statuses = [api_a.get("/api/user-a/tasks").status_code for _ in range(6)]
+    other = client_for("user-b").get("/api/user-b/tasks")
+
+    assert statuses == [200] * 5 + [429]
+    throttled = api_a.get("/api/user-a/tasks")
+    assert int(throttled["Retry-After"]) > 0
+    assert "detail" in throttled.json()
+    assert other.status_code == 200
+    # One counter per user and window, in Redis when configured: every worker adds to the same one.
+    key = f"throttle_api_{USER_A}:{int(time.time() // 60)}"
+    stored = redis_client(settings.REDIS_URL).get(key) if settings.REDIS_URL else cache.get(key)
+    assert int(stored) in (7, 8)
+
+
+@pytest.mark.parametrize("path", ["/health", "/health/ready"])
+def test_health_checks_are_never_throttled(client, settings, path):
+    settings.API_RATE = "1/min"
+
+    assert [client.get(path).status_code for _ in range(3)] == [200, 200, 200]
+
+
+# --- Readiness ---
+
+
+def test_ready_without_jwks_checks_the_database(client):
+    response = client.get("/health/ready")
+
+    assert response.status_code == 200
+    assert response.json() == {"status": "ready", "checks": {"database": "ok", "jwks": "not configured"}}
+
+
+def test_ready_with_jwks_fetches_its_keys(client, better_auth):
+    response = client.get("/health/ready")
+
+    assert response.json()["checks"]["jwks"] == "ok"
+    assert better_auth.fetches == 1
+
+
+def test_unready_when_the_jwks_is_down(client, better_auth):
+    better_auth.status = 503
+
+    response = client.get("/health/ready")
+
+    assert response.status_code == 503
+    assert response.json() == {"status": "unready", "checks": {"database": "ok", "jwks": "unreachable"}}
+
+
+# --- CORS, both ways ---
+
+
+def test_cors_allows_the_configured_origin_with_credentials(client, settings):
+    settings.CORS_ALLOWED_ORIGINS = ["https://app.example.com"]
+
+    response = client.options(
+        "/api/user-a/tasks",
+        HTTP_ORIGIN="https://app.example.com",
+        HTTP_ACCESS_CONTROL_REQUEST_METHOD="POST",
+        HTTP_ACCESS_CONTROL_REQUEST_HEADERS="authorization, content-type",
+    )
+
+    assert response["Access-Control-Allow-Origin"] == "https://app.example.com"
+    assert response["Access-Control-Allow-Credentials"] == "true"
+    assert "authorization" in response["Access-Control-Allow-Headers"]
+
+
+def test_cors_refuses_other_origins(client, settings):
+    settings.CORS_ALLOWED_ORIGINS = ["https://app.example.com"]
+
+    response = client.options(
+        "/api/user-a/tasks", HTTP_ORIGIN="https://evil.example.com", HTTP_ACCESS_CONTROL_REQUEST_METHOD="GET"
+    )
+
+    assert "Access-Control-Allow-Origin" not in response
+
+
+# --- Production posture ---
+
+
+def test_security_headers(client):
+    response = client.get("/health")
+
+    assert response["X-Content-Type-Options"] == "nosniff"
+    assert response["Referrer-Policy"] == "same-origin"
+
+
+def test_check_deploy_is_clean_with_production_settings():
+    result = run_django(
+        "from django.core.management import call_command\n"
+        "call_command('check', deploy=True, fail_level='WARNING')\n"
+        "print('clean')",
+        DJANGO_DEBUG="false",
+        DJANGO_SECRET_KEY="k3y-" + "Zq8!x" * 12,
+        BETTER_AUTH_SECRET="s" * 40,
+        DJANGO_HTTPS="true",
+        DJANGO_ALLOWED_HOSTS="api.example.com",
+    )
+
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.splitlines()[-1] == "clean"
+    assert "no issues" in result.stdout
+
+
+def test_admin_can_move():
+    result = run_django(
+        "from django.test import Client\n"
+        "c = Client(SERVER_NAME='localhost')\n"
+        "print(c.get('/backoffice/login/').status_code, c.get('/admin/login/').status_code)",
+        ADMIN_URL="backoffice/",
+    )
+
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "200 404"

@@ -1,0 +1,52 @@
+"""Request id, one structured log line per request, and an early 413 for oversized bodies."""
+
+import logging
+import re
+import time
+import uuid
+from collections.abc import Callable
+
+from django.conf import settings
+from django.http import HttpRequest, HttpResponse, JsonResponse
+
+logger = logging.getLogger("todo.requests")
+REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
+
+
+class RequestMiddleware:
+    """Accepts a well-formed `X-Request-ID` (or makes one), echoes it, and logs the request."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        started = time.perf_counter()
+        offered = request.headers.get("X-Request-ID", "")
+        request.request_id = offered if REQUEST_ID.match(offered) else uuid.uuid4().hex
+        response = self._too_large(request) or self.get_response(request)
+        response["X-Request-ID"] = request.request_id
+        match = request.resolver_match
+        user = getattr(request, "user", None)
+        logger.info(
+            "request",
+            extra={
+                "request_id": request.request_id,
+                "user_id": getattr(user, "id", None) if getattr(user, "is_authenticated", False) else None,
+                "method": request.method,
+                "route": match.route if match else None,
+                "status": response.status_code,
+                "duration_ms": round((time.perf_counter() - started) * 1000, 2),
+            },
+        )
+        return response
+
+    @staticmethod
+    def _too_large(request: HttpRequest) -> HttpResponse | None:
+        try:
+            length = int(request.META.get("CONTENT_LENGTH") or 0)
+        except ValueError:
+            return JsonResponse({"detail": "Invalid Content-Length header."}, status=400)
+        limit = settings.MAX_REQUEST_BODY_BYTES
+        if length > limit:
+            return JsonResponse({"detail": f"Request body too large (limit {limit} bytes)."}, status=413)
+        return None
