@@ -1,4 +1,6 @@
-"""Project-level views: liveness with a database check, and JSON error pages under /api/."""
+"""Project-level views: liveness and readiness probes, and JSON error pages under /api/."""
+
+from collections.abc import Callable
 
 from django.db import DatabaseError, connection
 from django.http import HttpRequest, HttpResponse, JsonResponse
@@ -20,11 +22,13 @@ HealthSerializer = inline_serializer(
 )
 
 
+def probe(view: Callable[[Request], Response]) -> Callable[..., Response]:
+    """A GET endpoint for load balancers and orchestrators: no token, never throttled."""
+    return api_view(["GET"])(authentication_classes([])(permission_classes([AllowAny])(throttle_classes([])(view))))
+
+
 @extend_schema(responses={200: HealthSerializer, 503: HealthSerializer}, tags=["health"])
-@api_view(["GET"])
-@authentication_classes([])
-@permission_classes([AllowAny])
-@throttle_classes([])
+@probe
 def health(request: Request) -> Response:
     """Liveness: the process answers and the database accepts a query."""
     try:
@@ -45,10 +49,7 @@ ReadySerializer = inline_serializer(
 
 
 @extend_schema(responses={200: ReadySerializer, 503: ReadySerializer}, tags=["health"])
-@api_view(["GET"])
-@authentication_classes([])
-@permission_classes([AllowAny])
-@throttle_classes([])
+@probe
 def ready(request: Request) -> Response:
     """Readiness: the database answers and, when configured, Better Auth's JWKS has keys."""
     checks = {"database": "ok", "jwks": "not configured"}
