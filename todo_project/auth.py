@@ -8,6 +8,8 @@ Two key families are accepted, chosen by the token's `alg`:
   most once a minute).
 """
 
+import base64
+import json
 import threading
 import time
 from dataclasses import dataclass, field
@@ -25,6 +27,7 @@ HMAC_ALGORITHMS = frozenset({"HS256"})
 JWKS_ALGORITHMS = frozenset({"EdDSA", "ES256", "ES512", "RS256", "PS256"})
 USER_ID_CLAIMS = ("sub", "user.id", "userId", "id")
 MAX_TOKEN_BYTES = 8192
+MAX_USER_ID_LENGTH = 255  # what Task.user_id holds
 JWKS_RETRY_SECONDS = 5
 
 
@@ -132,6 +135,8 @@ def user_id_from_claims(claims: dict[str, Any]) -> str:
         for part in name.split("."):
             value = value.get(part) if isinstance(value, dict) else None
         if isinstance(value, (str, int)) and not isinstance(value, bool) and str(value).strip():
+            if len(str(value)) > MAX_USER_ID_LENGTH:
+                raise InvalidToken("Token user id is too long.")
             return str(value)
     raise InvalidToken("Token has no user id (sub, user.id, userId or id).")
 
@@ -140,13 +145,12 @@ def verify_token(token: str) -> TokenUser:
     """Verify a Better Auth JWT and return its user; raise InvalidToken or SigningKeysUnavailable."""
     if len(token) > MAX_TOKEN_BYTES:
         raise InvalidToken("Token is too large.")
-    try:
-        header = jwt.get_unverified_header(token)
-    except jwt.PyJWTError:
-        raise InvalidToken("Token is malformed.") from None
+    header = _strict_header_and_payload(token)
     alg = header.get("alg")
     if not isinstance(alg, str):
         raise InvalidToken("Token is malformed.")
+    if str(header.get("typ", "JWT")).upper() != "JWT":
+        raise InvalidToken("Token type (typ) is not accepted.")
     options = {"require": ["exp"], "verify_aud": False}
     try:
         if alg in HMAC_ALGORITHMS:
@@ -182,9 +186,38 @@ def verify_token(token: str) -> TokenUser:
         raise InvalidToken(f"Token has no {exc.claim!r} claim.") from None
     except jwt.InvalidSignatureError:
         raise InvalidToken("Token signature is invalid.") from None
-    except (jwt.PyJWTError, ValueError, TypeError):
+    except (jwt.PyJWTError, ValueError, TypeError, RecursionError):
         raise InvalidToken("Token is invalid.") from None
     return TokenUser(id=user_id_from_claims(claims), claims=claims)
+
+
+def _strict_header_and_payload(token: str) -> dict[str, Any]:
+    """The header, after checking that header and payload are JSON objects without repeated names
+    (a repeated claim means two readers may disagree on who the token is for) and that the time
+    claims are numbers."""
+
+    def unique(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+        names = [name for name, _ in pairs]
+        if len(names) != len(set(names)):
+            raise InvalidToken("Token repeats a header field or claim.")
+        return dict(pairs)
+
+    parts = token.split(".")
+    if len(parts) != 3:
+        raise InvalidToken("Token is malformed.")
+    try:
+        header, payload = (
+            json.loads(base64.urlsafe_b64decode(part + "=" * (-len(part) % 4)), object_pairs_hook=unique)
+            for part in parts[:2]
+        )
+    except (ValueError, TypeError, RecursionError):
+        raise InvalidToken("Token is malformed.") from None
+    if not isinstance(header, dict) or not isinstance(payload, dict):
+        raise InvalidToken("Token is malformed.")
+    for name in ("exp", "nbf", "iat"):  # NumericDate: a JSON number, not "1700000000"
+        if name in payload and (isinstance(payload[name], bool) or not isinstance(payload[name], (int, float))):
+            raise InvalidToken(f"Token {name} claim must be a number.")
+    return header
 
 
 def _jwks_key(kid: Any) -> jwt.PyJWK:
