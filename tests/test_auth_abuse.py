@@ -13,8 +13,7 @@ from rest_framework.test import APIClient
 
 from tests.conftest import BETTER_AUTH_URL, TEST_SECRET, USER_A, serve_on_loopback
 
-NOW = int(time.time())
-LATER = NOW + 600
+LATER = int(time.time()) + 3600
 
 
 def b64(data: bytes | str) -> str:
@@ -31,7 +30,8 @@ def signed(header: dict | str | bytes, payload: dict | str | bytes, key: str = T
 
 
 def claims(**extra) -> dict:
-    return {"sub": USER_A, "iat": NOW, "exp": LATER, **extra}
+    now = int(time.time())
+    return {"sub": USER_A, "iat": now, "exp": now + 600, **extra}
 
 
 HS = {"alg": "HS256", "typ": "JWT"}
@@ -57,6 +57,7 @@ def build_corpus(plugin_token, signing_keys, attacker_url: str) -> list[tuple[st
         return "Bearer " + jwt.encode(payload, key, algorithm="EdDSA", headers={"kid": "attacker", **headers})
 
     another = signed(HS, claims(sub="user-b")).rsplit(".", 1)[1]
+    now = int(time.time())  # the time edges are built right before they are sent
     return [
         ("empty-header", ""),
         ("scheme-only", "Bearer"),
@@ -98,14 +99,14 @@ def build_corpus(plugin_token, signing_keys, attacker_url: str) -> list[tuple[st
         ("x5u-elsewhere", signed_by_plugin_key(x5u=attacker_url)),
         ("embedded-jwk", signed_by_plugin_key(jwk=attacker_key)),
         ("hs256-with-jwks-kid", f"Bearer {signed({**HS, 'kid': 'ed-1'}, claims(), key='wrong-key-' * 4)}"),
-        ("exp-past-leeway", f"Bearer {signed(HS, claims(exp=NOW - 31))}"),
-        ("exp-string", f"Bearer {signed(HS, claims(exp=str(LATER)))}"),
+        ("exp-past-leeway", f"Bearer {signed(HS, claims(exp=now - 31))}"),
+        ("exp-string", f"Bearer {signed(HS, claims(exp=str(now + 600)))}"),
         ("exp-nan", "Bearer " + signed(HS, EXP_NAN)),
         ("exp-infinity", "Bearer " + signed(HS, EXP_INFINITY)),
         ("exp-overflow", "Bearer " + signed(HS, EXP_OVERFLOW)),
         ("exp-null", f"Bearer {signed(HS, claims(exp=None))}"),
-        ("nbf-beyond-leeway", f"Bearer {signed(HS, claims(nbf=NOW + 31 + 5))}"),
-        ("iat-beyond-leeway", f"Bearer {signed(HS, claims(iat=NOW + 31 + 5))}"),
+        ("nbf-beyond-leeway", f"Bearer {signed(HS, claims(nbf=now + 31 + 5))}"),
+        ("iat-beyond-leeway", f"Bearer {signed(HS, claims(iat=now + 31 + 5))}"),
         ("iat-string", f"Bearer {signed(HS, claims(iat='yesterday'))}"),
         ("sub-object", f"Bearer {signed(HS, claims(sub={'id': USER_A}))}"),
         ("sub-list", f"Bearer {signed(HS, claims(sub=[USER_A]))}"),
