@@ -1,3 +1,4 @@
+from django.core.validators import ProhibitNullCharactersValidator
 from django.db import models
 from django.db.models import Q
 from django.utils import timezone
@@ -5,8 +6,11 @@ from django.utils import timezone
 
 class Task(models.Model):
     user_id = models.CharField(max_length=255, help_text="The Better Auth user id of the owner.")
-    title = models.CharField(max_length=200)
-    description = models.CharField(max_length=1000, null=True, blank=True)  # noqa: DJ001 - the contract has null
+    # PostgreSQL cannot store NUL characters: refuse them as invalid input, not as a database error.
+    title = models.CharField(max_length=200, validators=[ProhibitNullCharactersValidator()])
+    description = models.CharField(  # noqa: DJ001 - the contract has null
+        max_length=1000, null=True, blank=True, validators=[ProhibitNullCharactersValidator()]
+    )
     completed = models.BooleanField(default=False)
     created_at = models.DateTimeField(default=timezone.now, editable=False)
     updated_at = models.DateTimeField(default=timezone.now, editable=False)

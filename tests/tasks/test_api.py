@@ -247,6 +247,8 @@ INVALID_BODIES = [
     ("title-201-chars", {"title": "x" * 201}, "title"),
     ("title-not-a-string", {"title": 123}, "title"),
     ("title-a-list", {"title": ["a"]}, "title"),
+    ("title-nul-character", {"title": "a\x00b"}, "title"),
+    ("description-nul-character", {"title": "t", "description": "a\x00b"}, "description"),
     ("description-1001-chars", {"title": "t", "description": "d" * 1001}, "description"),
     ("description-not-a-string", {"title": "t", "description": {"a": 1}}, "description"),
     ("completed-not-a-boolean", {"title": "t", "completed": "yes"}, "completed"),
