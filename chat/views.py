@@ -5,7 +5,6 @@ from collections.abc import Iterator
 from typing import Any
 
 from django.http import StreamingHttpResponse
-from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiExample, OpenApiParameter, OpenApiResponse, extend_schema, extend_schema_view
 from rest_framework import status, viewsets
 from rest_framework.request import Request
@@ -69,7 +68,7 @@ class ChatStreamView(APIView):
         request=ChatRequestSerializer,
         responses={
             (200, "text/event-stream"): OpenApiResponse(
-                OpenApiTypes.STR,
+                {"type": "object", "description": "Each event's data: a JSON object (see the description)."},
                 examples=[
                     OpenApiExample(
                         "A turn",

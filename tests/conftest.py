@@ -11,6 +11,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 import factory
+import hypothesis
 import jwt
 import pytest
 from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa
@@ -18,6 +19,12 @@ from django.core.cache import cache
 from rest_framework.test import APIClient
 
 from tasks.models import Task
+
+# Hypothesis: the same examples on every run by default, so CI is reproducible; explore new ones
+# with HYPOTHESIS_PROFILE=explore (random and more examples) while developing.
+hypothesis.settings.register_profile("ci", derandomize=True)
+hypothesis.settings.register_profile("explore", max_examples=200)
+hypothesis.settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
 
 TEST_SECRET = "test-secret-that-is-long-enough-0123456789abcdef"
 USER_A = "user-a"

@@ -223,6 +223,7 @@ REST_FRAMEWORK = {
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "EXCEPTION_HANDLER": "todo_project.exceptions.exception_handler",
     "DEFAULT_THROTTLE_CLASSES": ["todo_project.throttling.ApiRateThrottle"],
+    "DEFAULT_METADATA_CLASS": None,  # OPTIONS answers 405 (CORS preflights are answered before the views)
     "UNAUTHENTICATED_USER": None,
 }
 
@@ -236,6 +237,10 @@ SPECTACULAR_SETTINGS = {
     "SERVE_AUTHENTICATION": [],
     "COMPONENT_SPLIT_REQUEST": True,
     "PREPROCESSING_HOOKS": ["todo_project.schema.strip_optional_trailing_slash"],
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "todo_project.schema.describe_request_rules",
+    ],
     "SWAGGER_UI_SETTINGS": {"persistAuthorization": True},
 }
 

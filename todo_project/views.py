@@ -5,6 +5,7 @@ from collections.abc import Callable
 from django.db import DatabaseError, connection
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.views import defaults
+from django.views.decorators.csrf import csrf_exempt
 from drf_spectacular.utils import extend_schema, inline_serializer
 from rest_framework import serializers
 from rest_framework.decorators import api_view, authentication_classes, permission_classes, throttle_classes
@@ -69,6 +70,7 @@ def _is_api(request: HttpRequest) -> bool:
     return request.path.startswith("/api/")
 
 
+@csrf_exempt  # any method may land here; the answer is a JSON 404, never the CSRF middleware's HTML 403
 def api_not_found(request: HttpRequest) -> HttpResponse:
     return JsonResponse({"detail": "Not found."}, status=404)
 
