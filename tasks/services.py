@@ -58,12 +58,12 @@ def task_update(*, user_id: str, task_id: int, **changes: Any) -> Task:
     values = _clean(changes)
     if not values:
         return task_get(user_id=user_id, task_id=task_id)
-    return _update_and_fetch(user_id=user_id, task_id=task_id, **values)
+    return _update_returning(user_id=user_id, task_id=task_id, **values)
 
 
 def task_toggle(*, user_id: str, task_id: int) -> Task:
     """Flip `completed` in one UPDATE, so concurrent toggles never lose one another."""
-    return _update_and_fetch(user_id=user_id, task_id=task_id, completed=~F("completed"))
+    return _update_returning(user_id=user_id, task_id=task_id, completed=~F("completed"))
 
 
 def task_delete(*, user_id: str, task_id: int) -> Task:
@@ -71,7 +71,7 @@ def task_delete(*, user_id: str, task_id: int) -> Task:
     return _returning(Task.objects.filter(pk=task_id, user_id=user_id).query.chain(DeleteQuery), task_id)
 
 
-def _update_and_fetch(*, user_id: str, task_id: int, **values: Any) -> Task:
+def _update_returning(*, user_id: str, task_id: int, **values: Any) -> Task:
     query = Task.objects.filter(pk=task_id, user_id=user_id).query.chain(UpdateQuery)
     query.add_update_values({"updated_at": timezone.now(), **values})
     return _returning(query, task_id)

@@ -5,7 +5,7 @@ from typing import Any
 
 from django.core.exceptions import ObjectDoesNotExist
 from django.core.exceptions import ValidationError as DjangoValidationError
-from django.db import DatabaseError, InterfaceError, OperationalError
+from django.db import InterfaceError, OperationalError
 from rest_framework import exceptions, status
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
@@ -28,7 +28,5 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response:
     if response is None:
         view = context.get("view")
         logger.exception("Unhandled error in %s", type(view).__name__, exc_info=exc)
-        if isinstance(exc, DatabaseError):
-            logger.error("Database error: %s", type(exc).__name__)
         response = Response({"detail": "Internal server error."}, status=status.HTTP_500_INTERNAL_SERVER_ERROR)
     return response
