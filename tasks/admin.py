@@ -1,14 +1,41 @@
 from django.contrib import admin
 
-from tasks.models import Task
+from tasks.models import IdempotencyKey, Tag, Task
+from tasks.selectors import tag_list_of, tag_names
 
 
 @admin.register(Task)
 class TaskAdmin(admin.ModelAdmin):
-    list_display = ["id", "title", "user_id", "completed", "created_at", "updated_at"]
-    list_filter = ["completed", "created_at"]
-    search_fields = ["title", "user_id"]
+    list_display = ["id", "title", "user_id", "completed", "priority", "due_at", "tag_list", "created_at", "deleted_at"]
+    list_filter = ["completed", "priority", "due_at", "created_at", ("deleted_at", admin.EmptyFieldListFilter)]
+    search_fields = ["title", "user_id", "tags__name"]
     date_hierarchy = "created_at"
-    readonly_fields = ["created_at", "updated_at"]
+    fields = [
+        "user_id", "title", "description", "completed", "priority", "due_at", "recurrence", "position",
+        "tag_list", "completed_at", "created_at", "updated_at", "deleted_at",
+    ]  # fmt: skip
+    # Tags belong to one user: a multi-select of every user's tags would invite mixing them.
+    readonly_fields = ["tag_list", "completed_at", "created_at", "updated_at", "deleted_at"]
     list_per_page = 50
     show_full_result_count = False
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).annotate(tag_names=tag_names())
+
+    @admin.display(description="tags")
+    def tag_list(self, task: Task) -> str:
+        return ", ".join(tag_list_of(task)) if hasattr(task, "tag_names") else ""
+
+
+@admin.register(Tag)
+class TagAdmin(admin.ModelAdmin):
+    list_display = ["name", "user_id", "created_at"]
+    search_fields = ["name", "user_id"]
+    readonly_fields = ["created_at"]
+
+
+@admin.register(IdempotencyKey)
+class IdempotencyKeyAdmin(admin.ModelAdmin):
+    list_display = ["key", "user_id", "status_code", "created_at"]
+    search_fields = ["key", "user_id"]
+    readonly_fields = ["user_id", "key", "fingerprint", "status_code", "response", "created_at"]

@@ -1,3 +1,5 @@
+from collections.abc import Mapping
+
 from django.core.exceptions import ObjectDoesNotExist
 
 
@@ -7,3 +9,30 @@ class TaskNotFound(ObjectDoesNotExist):
     def __init__(self, task_id: object) -> None:
         super().__init__(f"Task {task_id} not found.")
         self.task_id = task_id
+
+
+class TagNotFound(ObjectDoesNotExist):
+    def __init__(self, name: str) -> None:
+        super().__init__(f"Tag {name!r} not found.")
+        self.name = name
+
+
+class TaskChanged(Exception):
+    """If-Match named a version of the task that is no longer the current one (HTTP 412)."""
+
+    def __init__(self, task_id: int) -> None:
+        super().__init__(f"Task {task_id} has changed since that version; fetch it again.")
+        self.task_id = task_id
+
+
+class BulkInvalid(Exception):
+    """Some items of a bulk request are invalid; nothing was written. `errors` maps item index to messages."""
+
+    def __init__(self, field: str, errors: Mapping[int, object]) -> None:
+        super().__init__(f"{len(errors)} invalid item(s)")
+        self.field = field
+        self.errors = dict(errors)
+
+
+class IdempotencyKeyReused(Exception):
+    """The Idempotency-Key was already used for a different request (HTTP 422)."""

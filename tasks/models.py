@@ -1,7 +1,28 @@
-from django.core.validators import ProhibitNullCharactersValidator
+from django.conf import settings
+from django.core.validators import MaxValueValidator, MinValueValidator, ProhibitNullCharactersValidator
 from django.db import models
 from django.db.models import Q
 from django.utils import timezone
+
+# The API speaks names; the database stores numbers so that "ordering=-priority" sorts by importance.
+PRIORITIES = {"none": 0, "low": 1, "medium": 2, "high": 3}
+PRIORITY_NAMES = {number: name for name, number in PRIORITIES.items()}
+INT32 = 2**31 - 1
+
+
+class Tag(models.Model):
+    """A user's label; created on first use, names are lowercase and unique per user."""
+
+    user_id = models.CharField(max_length=255)
+    name = models.CharField(max_length=50)
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+
+    class Meta:
+        ordering = ["name"]
+        constraints = [models.UniqueConstraint(fields=["user_id", "name"], name="tag_user_name_unique")]
+
+    def __str__(self) -> str:
+        return self.name
 
 
 class Task(models.Model):
@@ -12,14 +33,39 @@ class Task(models.Model):
         max_length=1000, null=True, blank=True, validators=[ProhibitNullCharactersValidator()]
     )
     completed = models.BooleanField(default=False)
+    priority = models.PositiveSmallIntegerField(
+        default=0, choices=[(number, name.title()) for name, number in PRIORITIES.items()]
+    )
+    tags = models.ManyToManyField(Tag, related_name="tasks", blank=True)
+    due_at = models.DateTimeField(null=True, blank=True)
+    recurrence = models.CharField(  # noqa: DJ001 - null means "does not repeat", as in the API
+        max_length=200, null=True, blank=True, help_text="An RRULE (RFC 5545 subset), e.g. FREQ=WEEKLY;BYDAY=MO."
+    )
+    completed_at = models.DateTimeField(null=True, blank=True)
+    position = models.IntegerField(default=0, validators=[MinValueValidator(-INT32), MaxValueValidator(INT32)])
     created_at = models.DateTimeField(default=timezone.now, editable=False)
     updated_at = models.DateTimeField(default=timezone.now, editable=False)
+    deleted_at = models.DateTimeField(
+        null=True, blank=True, editable=False, help_text="Set when deleted: the task is in the trash (a tombstone)."
+    )
 
     class Meta:
         ordering = ["-created_at", "-id"]
         indexes = [
-            # Serves "this user's tasks, newest first" (and any lookup by user_id alone).
-            models.Index(fields=["user_id", "-created_at", "-id"], name="task_user_created_idx"),
+            # "This user's live tasks, newest first": the default list and its cursor pages.
+            models.Index(
+                fields=["user_id", "-created_at", "-id"],
+                name="task_user_created_live_idx",
+                condition=Q(deleted_at=None),
+            ),
+            # "What changed since": incremental sync, tombstones included.
+            models.Index(fields=["user_id", "updated_at", "id"], name="task_user_updated_idx"),
+            # Due-date filters and ordering.
+            models.Index(
+                fields=["user_id", "due_at", "id"], name="task_user_due_live_idx", condition=Q(deleted_at=None)
+            ),
+            # The purge of old tombstones.
+            models.Index(fields=["deleted_at"], name="task_deleted_idx", condition=Q(deleted_at__isnull=False)),
         ]
         constraints = [
             models.CheckConstraint(condition=~Q(title=""), name="task_title_not_blank"),
@@ -35,3 +81,29 @@ class Task(models.Model):
             if kwargs.get("update_fields") is not None:
                 kwargs["update_fields"] = {*kwargs["update_fields"], "updated_at"}
         super().save(*args, **kwargs)
+
+    @property
+    def priority_name(self) -> str:
+        return PRIORITY_NAMES[self.priority]
+
+
+class IdempotencyKey(models.Model):
+    """The first response to a request that carried an Idempotency-Key, replayed for repeats."""
+
+    user_id = models.CharField(max_length=255)
+    key = models.CharField(max_length=255)
+    fingerprint = models.CharField(max_length=64, help_text="SHA-256 of the method, path and body.")
+    status_code = models.PositiveSmallIntegerField()
+    response = models.JSONField()
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["user_id", "key"], name="idempotency_user_key_unique")]
+        indexes = [models.Index(fields=["created_at"], name="idempotency_created_idx")]
+
+    def __str__(self) -> str:
+        return self.key
+
+    @property
+    def expired(self) -> bool:
+        return self.created_at < timezone.now() - settings.IDEMPOTENCY_KEY_TTL

@@ -1,27 +1,113 @@
-"""Reads of tasks, always scoped by the owner's user id."""
+"""Reads of tasks, always scoped by the owner's user id. Deleted tasks (tombstones) only show in
+task_changes, the incremental sync."""
 
+import json
 from collections.abc import Iterable
+from datetime import datetime
+from typing import Any
 
-from django.db.models import Count, QuerySet
+from django.contrib.postgres.search import SearchQuery, SearchRank, SearchVector
+from django.db import connection
+from django.db.models import Aggregate, Count, JSONField, OuterRef, Q, QuerySet, Subquery
 
-from tasks.exceptions import TaskNotFound
-from tasks.models import Task
+from tasks.exceptions import TagNotFound, TaskNotFound
+from tasks.models import Tag, Task
+
+# Must stay identical to the index in migration 0004 (the planner matches expressions).
+SEARCH_VECTOR = SearchVector("title", "description", config="english")
+
+
+class JSONArrayAgg(Aggregate):
+    """The values of a group as a JSON array: json_group_array on SQLite, jsonb_agg on PostgreSQL."""
+
+    function = "JSON_GROUP_ARRAY"
+    output_field = JSONField()
+
+    def as_postgresql(self, compiler: Any, connection: Any, **extra: Any) -> tuple[str, list[Any]]:
+        return super().as_sql(compiler, connection, function="JSONB_AGG", **extra)
+
+
+def tag_names() -> Subquery:
+    links = Task.tags.through.objects.filter(task_id=OuterRef("pk")).order_by().values("task_id")
+    return Subquery(links.annotate(names=JSONArrayAgg("tag__name")).values("names"))
+
+
+def tag_names_sql() -> str:
+    """The same subquery as raw SQL, for the RETURNING clause of the services' UPDATEs."""
+    through, tag = Task.tags.through._meta.db_table, Tag._meta.db_table
+    agg = "JSONB_AGG" if connection.vendor == "postgresql" else "JSON_GROUP_ARRAY"
+    task = Task._meta.db_table
+    join = f'"{through}" l INNER JOIN "{tag}" t ON t."id" = l."tag_id"'
+    return f'(SELECT {agg}(t."name") FROM {join} WHERE l."task_id" = "{task}"."id")'  # noqa: S608 - model names
+
+
+def tag_list_of(task: Task) -> list[str]:
+    """The task's tag names, sorted, from whichever query loaded it (annotation or RETURNING)."""
+    names = getattr(task, "tag_names", None)
+    if isinstance(names, str):
+        names = json.loads(names)
+    return sorted(names) if names else []
 
 
 def task_list(*, user_id: str, completed: bool | None = None) -> QuerySet[Task]:
-    tasks = Task.objects.filter(user_id=user_id)
+    """The user's live tasks, newest first, each with its tag names: one query."""
+    tasks = Task.objects.filter(user_id=user_id, deleted_at=None).annotate(tag_names=tag_names())
     if completed is not None:
         tasks = tasks.filter(completed=completed)
     return tasks
 
 
+def task_search(tasks: QuerySet[Task], text: str) -> QuerySet[Task]:
+    """Tasks whose title or description match: ranked full-text search on PostgreSQL (English
+    stemming, web-search syntax: "quoted phrases", -excluded, or), every word as a substring elsewhere."""
+    if connection.vendor == "postgresql":
+        query = SearchQuery(text, config="english", search_type="websearch")
+        return (
+            tasks.alias(document=SEARCH_VECTOR).filter(document=query).annotate(rank=SearchRank(SEARCH_VECTOR, query))
+        )
+    condition = Q()
+    for word in text.split():
+        condition &= Q(title__icontains=word) | Q(description__icontains=word)
+    return tasks.filter(condition)
+
+
 def task_get(*, user_id: str, task_id: int) -> Task:
     try:
-        return Task.objects.order_by().get(pk=task_id, user_id=user_id)
+        return task_list(user_id=user_id).order_by().get(pk=task_id)
     except Task.DoesNotExist:
         raise TaskNotFound(task_id) from None
 
 
+def task_exists(*, user_id: str, task_id: int, deleted: bool = False) -> bool:
+    return Task.objects.filter(pk=task_id, user_id=user_id, deleted_at__isnull=not deleted).exists()
+
+
+def task_changes(*, user_id: str, since: datetime) -> QuerySet[Task]:
+    """Everything that changed after `since`, deletions included, oldest change first."""
+    return (
+        Task.objects.filter(user_id=user_id, updated_at__gt=since)
+        .annotate(tag_names=tag_names())
+        .order_by("updated_at", "id")
+    )
+
+
 def task_counts_by_user(*, user_ids: Iterable[str]) -> dict[str, int]:
-    rows = Task.objects.filter(user_id__in=list(user_ids)).values("user_id").annotate(n=Count("id"))
+    rows = Task.objects.filter(user_id__in=list(user_ids), deleted_at=None).values("user_id").annotate(n=Count("id"))
     return {row["user_id"]: row["n"] for row in rows.order_by()}
+
+
+def tag_list(*, user_id: str) -> QuerySet[Tag]:
+    """The user's tags by name, each with `task_count`, the number of live tasks carrying it."""
+    return Tag.objects.filter(user_id=user_id).annotate(task_count=Count("tasks", filter=Q(tasks__deleted_at=None)))
+
+
+def tag_get(*, user_id: str, name: str) -> Tag:
+    try:
+        return Tag.objects.get(user_id=user_id, name=name.strip().lower())
+    except Tag.DoesNotExist:
+        raise TagNotFound(name) from None
+
+
+def task_many(*, ids: Iterable[int]) -> QuerySet[Task]:
+    """Tasks by id, tombstones included (for callers that already checked ownership)."""
+    return Task.objects.filter(pk__in=list(ids)).annotate(tag_names=tag_names()).order_by()

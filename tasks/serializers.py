@@ -1,13 +1,18 @@
 """HTTP shapes of a task. Lengths, nullability and defaults come from the model's fields."""
 
 from collections.abc import Mapping
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from django.db import models
+from django.utils.dateparse import parse_datetime
 from rest_framework import serializers
+from rest_framework.exceptions import ValidationError
 
-from tasks.models import Task
+from tasks.models import INT32, PRIORITIES, PRIORITY_NAMES, Task
+from tasks.selectors import tag_list_of
+
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
 class StrictCharField(serializers.CharField):
@@ -32,6 +37,51 @@ class StrictBooleanField(serializers.BooleanField):
         return data
 
 
+class StrictIntegerField(serializers.IntegerField):
+    """A JSON integer, nothing else (DRF's IntegerField would take "5" or 5.0)."""
+
+    default_error_messages = {"invalid": "Must be an integer."}
+
+    def to_internal_value(self, data: Any) -> int:
+        if not isinstance(data, int) or isinstance(data, bool):
+            self.fail("invalid")
+        return super().to_internal_value(data)
+
+
+class AwareDateTimeField(serializers.DateTimeField):
+    """An ISO 8601 date and time with its offset: a due date means a moment, whatever the zone."""
+
+    default_error_messages = {
+        "invalid": "Must be an ISO 8601 date and time with a time zone offset, e.g. 2026-12-01T09:00:00Z.",
+    }
+
+    def to_internal_value(self, data: Any) -> datetime:
+        parsed = parse_datetime(data) if isinstance(data, str) else None
+        if parsed is None or parsed.tzinfo is None:
+            self.fail("invalid")
+        try:
+            return parsed.astimezone(UTC)
+        except OverflowError:
+            raise ValidationError("Must be a moment between the years 1 and 9999 in UTC.") from None
+
+
+class TagsField(serializers.ListField):
+    """Tag names: read from the query's tag_names (one query for a whole list), written as a list."""
+
+    def get_attribute(self, instance: Task) -> list[str]:
+        return tag_list_of(instance)
+
+
+class PriorityField(serializers.ChoiceField):
+    """The priority's name (stored as a number so that it sorts by importance)."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(choices=list(PRIORITIES), **kwargs)
+
+    def get_attribute(self, instance: Task) -> str:
+        return PRIORITY_NAMES[instance.priority]
+
+
 class RejectUnknownFieldsMixin:
     """A body field the serializer does not have is a 400, not silently dropped.
 
@@ -52,10 +102,32 @@ class TaskSerializer(RejectUnknownFieldsMixin, serializers.ModelSerializer):
         models.BooleanField: StrictBooleanField,
     }
 
+    priority = PriorityField(required=False, help_text="Default none.")
+    tags = TagsField(
+        child=StrictCharField(max_length=50),
+        max_length=20,
+        required=False,
+        help_text="Tag names (created on first use; stored lowercase). On update, the new complete list.",
+    )
+    due_at = AwareDateTimeField(required=False, allow_null=True, help_text="When it is due, with an offset.")
+    recurrence = StrictCharField(
+        required=False,
+        allow_null=True,
+        max_length=200,
+        help_text="Repeat rule (RFC 5545 RRULE subset: FREQ, INTERVAL, BYDAY, BYMONTHDAY, BYMONTH, COUNT, UNTIL), "
+        "e.g. FREQ=WEEKLY;BYDAY=MO,WE. Needs due_at. Completing the task moves it to the next occurrence.",
+    )
+    position = StrictIntegerField(
+        required=False, min_value=-INT32, max_value=INT32, help_text="Manual order (ordering=position)."
+    )
+
     class Meta:
         model = Task
-        fields = ["id", "user_id", "title", "description", "completed", "created_at", "updated_at"]
-        read_only_fields = ["id", "user_id", "created_at", "updated_at"]
+        fields = [
+            "id", "user_id", "title", "description", "completed", "created_at", "updated_at",
+            "priority", "tags", "due_at", "recurrence", "completed_at", "position",
+        ]  # fmt: skip
+        read_only_fields = ["id", "user_id", "created_at", "updated_at", "completed_at"]
 
     def to_representation(self, task: Task) -> dict[str, Any]:
         # The hot path of every response: a plain dict instead of DRF's field-by-field walk (about
@@ -68,7 +140,48 @@ class TaskSerializer(RejectUnknownFieldsMixin, serializers.ModelSerializer):
             "completed": task.completed,
             "created_at": iso_datetime(task.created_at),
             "updated_at": iso_datetime(task.updated_at),
+            "priority": PRIORITY_NAMES[task.priority],
+            "tags": tag_list_of(task),
+            "due_at": iso_datetime(task.due_at) if task.due_at else None,
+            "recurrence": task.recurrence,
+            "completed_at": iso_datetime(task.completed_at) if task.completed_at else None,
+            "position": task.position,
         }
+
+
+class TombstoneSerializer(serializers.Serializer):
+    """A deleted task in a sync answer."""
+
+    id = serializers.IntegerField()
+    deleted = serializers.BooleanField(help_text="Always true.")
+    deleted_at = serializers.DateTimeField()
+
+
+def render_change(task: Task) -> dict[str, Any]:
+    """A sync item: the task, or its tombstone when it was deleted."""
+    if task.deleted_at is not None:
+        return {"id": task.id, "deleted": True, "deleted_at": iso_datetime(task.deleted_at)}
+    return TaskSerializer(task).data
+
+
+def task_etag(task: Task) -> str:
+    """The task's version as a strong entity tag: its updated_at in microseconds."""
+    return f'"{(task.updated_at - EPOCH) // timedelta(microseconds=1):x}"'
+
+
+def etag_versions(header: str) -> list[datetime] | None:
+    """The versions named by an If-Match / If-None-Match header; None for "*" (any version)."""
+    versions = []
+    for tag in header.split(","):
+        tag = tag.strip()
+        if tag == "*":
+            return None
+        if tag.startswith('"') and tag.endswith('"') and len(tag) > 2:
+            try:
+                versions.append(EPOCH + timedelta(microseconds=int(tag[1:-1], 16)))
+            except (ValueError, OverflowError):
+                continue
+    return versions
 
 
 def iso_datetime(value: datetime) -> str:
@@ -77,11 +190,48 @@ def iso_datetime(value: datetime) -> str:
     return text[:-6] + "Z" if text.endswith("+00:00") else text
 
 
-class TaskListQuerySerializer(serializers.Serializer):
-    completed = serializers.BooleanField(
-        required=False, allow_null=True, default=None, help_text="Only completed (true) or pending (false) tasks."
+class ErrorSerializer(serializers.Serializer):
+    detail = serializers.CharField()
+
+
+class BulkCreateSerializer(RejectUnknownFieldsMixin, serializers.Serializer):
+    tasks = TaskSerializer(many=True, min_length=1, max_length=500)
+
+    def to_internal_value(self, data: Any) -> Any:
+        try:
+            return super().to_internal_value(data)
+        except ValidationError as exc:
+            raise ValidationError(_by_index(exc.detail)) from None
+
+
+class BulkUpdateSerializer(RejectUnknownFieldsMixin, serializers.Serializer):
+    ids = serializers.ListField(
+        child=StrictIntegerField(min_value=1, max_value=2**63 - 1), min_length=1, max_length=500
+    )
+    action = serializers.ChoiceField(choices=["complete", "reopen", "delete", "restore", "tag", "untag"])
+    tags = serializers.ListField(
+        child=StrictCharField(max_length=50), required=False, max_length=20, help_text="For tag and untag."
     )
 
 
-class ErrorSerializer(serializers.Serializer):
-    detail = serializers.CharField()
+class ImportItemSerializer(TaskSerializer):
+    """A task from an export: its read-only fields are ignored, but created_at and completed_at are kept."""
+
+    created_at = serializers.DateTimeField(required=False)
+    completed_at = serializers.DateTimeField(required=False, allow_null=True)
+
+
+def _by_index(detail: Any) -> Any:
+    """DRF reports a list's errors as a list with {} for valid items; report the invalid ones by index."""
+    if isinstance(detail, dict) and isinstance(detail.get("tasks"), list):
+        return {**detail, "tasks": {str(i): e for i, e in enumerate(detail["tasks"]) if e}}
+    return detail
+
+
+class TagRenameSerializer(serializers.Serializer):
+    name = StrictCharField(max_length=50, required=False)
+
+    def to_internal_value(self, data: Any) -> Any:
+        if isinstance(data, dict) and set(data) - {"name"}:
+            raise ValidationError({name: ["Unknown field."] for name in set(data) - {"name"}})
+        return super().to_internal_value(data)

@@ -1,55 +1,199 @@
-"""The tasks REST API: a thin adapter over tasks.services and tasks.selectors."""
+"""The tasks REST API: a thin adapter over tasks.services, tasks.selectors and tasks.filters."""
 
-from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, extend_schema_view
-from rest_framework import status, viewsets
+import re
+import zoneinfo
+from collections.abc import Collection
+from datetime import datetime
+from typing import Any
+
+from django.core.exceptions import ValidationError as DjangoValidationError
+from django.http import StreamingHttpResponse
+from django.utils.dateparse import parse_datetime
+from django_filters.rest_framework import DjangoFilterBackend
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import (
+    OpenApiParameter,
+    OpenApiResponse,
+    PolymorphicProxySerializer,
+    extend_schema,
+    extend_schema_view,
+    inline_serializer,
+)
+from rest_framework import serializers, status, viewsets
 from rest_framework.decorators import action
+from rest_framework.exceptions import ParseError, UnsupportedMediaType, ValidationError
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from tasks import selectors, services
-from tasks.serializers import ErrorSerializer, TaskListQuerySerializer, TaskSerializer
+from tasks import exporting, selectors, services
+from tasks.filters import OrderKey, TaskFilter, task_query
+from tasks.models import Task
+from tasks.pagination import PARAMS, TaskPagination
+from tasks.serializers import (
+    BulkCreateSerializer,
+    BulkUpdateSerializer,
+    ErrorSerializer,
+    ImportItemSerializer,
+    TagRenameSerializer,
+    TaskSerializer,
+    TombstoneSerializer,
+    etag_versions,
+    render_change,
+    task_etag,
+)
 
 VALIDATION_ERROR = OpenApiResponse(
     {
         "type": "object",
         "description": "Per-field messages (or `detail` for a body that is not JSON).",
-        "additionalProperties": {"oneOf": [{"type": "array", "items": {"type": "string"}}, {"type": "string"}]},
+        "additionalProperties": {
+            "oneOf": [
+                {"type": "array", "items": {"type": "string"}},
+                {"type": "string"},
+                {"type": "object", "description": "Per-item messages of a bulk request, by item index."},
+            ]
+        },
     },
-    description="Invalid body",
+    description="Invalid body or query",
 )
 ERRORS = {
     401: OpenApiResponse(ErrorSerializer, description="Missing, malformed, expired or badly signed token"),
     403: OpenApiResponse(ErrorSerializer, description="The path's user_id is not the token's user"),
 }
 NOT_FOUND = {404: OpenApiResponse(ErrorSerializer, description="No such task for this user")}
-TASK_ID = [OpenApiParameter("id", int, OpenApiParameter.PATH, description="The task id.")]
+CHANGED = {412: OpenApiResponse(ErrorSerializer, description="If-Match names a version that is no longer current")}
+TASK_ID = OpenApiParameter("id", int, OpenApiParameter.PATH, description="The task id.")
+IF_MATCH = OpenApiParameter(
+    "If-Match", str, OpenApiParameter.HEADER, description="Only if the task is still this version (its ETag)."
+)
+TIME_ZONE = OpenApiParameter(
+    "X-Timezone", {"type": "string", "enum": sorted(zoneinfo.available_timezones())}, OpenApiParameter.HEADER,
+    description="IANA time zone (e.g. Europe/Berlin) in which a repeating task's next occurrence is computed, "
+    "so 09:00 stays 09:00 across DST changes. Default UTC.",
+)  # fmt: skip
+IDEMPOTENCY_KEY_FORMAT = re.compile(r"[\x20-\x7e]{1,255}")
+IDEMPOTENCY_KEY = OpenApiParameter(
+    "Idempotency-Key", {"type": "string", "pattern": "^[\\x20-\\x7e]{1,255}$"}, OpenApiParameter.HEADER,
+    description="A unique key per intended creation (e.g. a UUID): a repeat within 24 h answers the first "
+    "response again (with `Idempotent-Replayed: true`) and creates nothing. Reusing a key for another body is a 422.",
+)  # fmt: skip
+PAGINATION_PARAMS = [
+    OpenApiParameter(
+        "limit",
+        {"type": "integer", "minimum": 1, "maximum": 500},
+        description="Page size (1-500, default 50). Any pagination parameter turns the answer into an envelope "
+        "{count, next, results}; without them it is a plain array.",
+    ),
+    OpenApiParameter("cursor", str, description="The `next` link's cursor (keyset pagination, fast at any depth)."),
+    OpenApiParameter("offset", {"type": "integer", "minimum": 0}, description="Skip this many (instead of cursor)."),
+]
+SYNC_PARAM = OpenApiParameter(
+    "updated_since", OpenApiTypes.DATETIME,
+    description="Incremental sync: everything changed after this moment, oldest change first, deleted tasks as "
+    "tombstones {id, deleted: true, deleted_at}. Pass the largest updated_at (or deleted_at) you have seen. "
+    "Only the pagination parameters combine with it.",
+)  # fmt: skip
+TASK_OR_TOMBSTONE = PolymorphicProxySerializer(
+    component_name="TaskOrTombstone", serializers=[TaskSerializer, TombstoneSerializer], resource_type_field_name=None
+)
+
+
+def _envelope(name: str, item: Any) -> Any:
+    return inline_serializer(
+        name, {"count": serializers.IntegerField(), "next": serializers.URLField(allow_null=True), "results": item}
+    )
+
+
+LIST_RESPONSE = PolymorphicProxySerializer(
+    component_name="TaskListResponse",
+    serializers=[TaskSerializer(many=True), _envelope("TaskPage", TaskSerializer(many=True))],
+    resource_type_field_name=None,
+    many=False,
+)
+
+
+def _if_match(request: Request) -> list[datetime] | None:
+    header = request.headers.get("If-Match")
+    return None if header is None else etag_versions(header)
+
+
+def _time_zone(request: Request) -> str | None:
+    name = request.headers.get("X-Timezone") or None
+    try:
+        services.parse_time_zone(name)
+    except DjangoValidationError:
+        raise ValidationError(
+            {"X-Timezone": [f"Unknown time zone {name!r}; use an IANA name like Europe/Berlin."]}
+        ) from None
+    return name
+
+
+def _with_etag(task: Task, code: int = status.HTTP_200_OK) -> Response:
+    return Response(TaskSerializer(task).data, status=code, headers={"ETag": task_etag(task)})
+
+
+def _idempotent(request: Request, respond: Any) -> Response:
+    """Answer `respond()` once per Idempotency-Key (when the request carries one)."""
+    key = request.headers.get("Idempotency-Key")
+    if key is None:
+        code, data = respond()
+        return Response(data, status=code)
+    if not IDEMPOTENCY_KEY_FORMAT.fullmatch(key):
+        raise ValidationError({"Idempotency-Key": ["Must be 1 to 255 printable ASCII characters."]})
+    fingerprint = services.request_fingerprint(request.method, request.path, request.body)
+    code, data, replayed = services.idempotent(
+        user_id=request.user.id, key=key, fingerprint=fingerprint, respond=respond
+    )
+    return Response(data, status=code, headers={"Idempotent-Replayed": "true"} if replayed else {})
+
+
+def _reject_unknown_params(request: Request, allowed: Collection[str]) -> None:
+    unknown = sorted(set(request.query_params) - set(allowed))
+    if unknown:
+        raise ValidationError({name: ["Unknown query parameter."] for name in unknown})
 
 
 @extend_schema_view(
     list=extend_schema(
-        summary="List tasks",
-        parameters=[TaskListQuerySerializer],
-        responses={200: TaskSerializer(many=True), 400: VALIDATION_ERROR, **ERRORS},
+        summary="List tasks (filter, search, sort, paginate, sync)",
+        parameters=[*PAGINATION_PARAMS, SYNC_PARAM],
+        responses={200: LIST_RESPONSE, 400: VALIDATION_ERROR, **ERRORS},
     ),
-    create=extend_schema(summary="Create a task", responses={201: TaskSerializer, 400: VALIDATION_ERROR, **ERRORS}),
+    create=extend_schema(
+        summary="Create a task",
+        parameters=[IDEMPOTENCY_KEY],
+        responses={201: TaskSerializer, 400: VALIDATION_ERROR, **ERRORS, 422: ErrorSerializer},
+    ),
     retrieve=extend_schema(
-        summary="Get a task", parameters=TASK_ID, responses={200: TaskSerializer, **ERRORS, **NOT_FOUND}
+        summary="Get a task",
+        parameters=[TASK_ID, OpenApiParameter("If-None-Match", str, OpenApiParameter.HEADER)],
+        responses={200: TaskSerializer, 304: OpenApiResponse(description="Not modified"), **ERRORS, **NOT_FOUND},
     ),
     update=extend_schema(
         summary="Update a task (partial)",
-        parameters=TASK_ID,
+        parameters=[TASK_ID, IF_MATCH, TIME_ZONE],
         request=TaskSerializer(partial=True),
-        responses={200: TaskSerializer, 400: VALIDATION_ERROR, **ERRORS, **NOT_FOUND},
+        responses={200: TaskSerializer, 400: VALIDATION_ERROR, **ERRORS, **NOT_FOUND, **CHANGED},
     ),
     partial_update=extend_schema(
         summary="Update a task (partial)",
-        parameters=TASK_ID,
-        responses={200: TaskSerializer, 400: VALIDATION_ERROR, **ERRORS, **NOT_FOUND},
+        parameters=[TASK_ID, IF_MATCH, TIME_ZONE],
+        responses={200: TaskSerializer, 400: VALIDATION_ERROR, **ERRORS, **NOT_FOUND, **CHANGED},
     ),
-    destroy=extend_schema(summary="Delete a task", parameters=TASK_ID, responses={204: None, **ERRORS, **NOT_FOUND}),
+    destroy=extend_schema(
+        summary="Delete a task (to the trash: restorable for TASK_TRASH_DAYS)",
+        parameters=[TASK_ID, IF_MATCH],
+        responses={204: None, **ERRORS, **NOT_FOUND, **CHANGED},
+    ),
     complete=extend_schema(
-        summary="Toggle completion",
-        parameters=TASK_ID,
+        summary="Toggle completion (a repeating task moves to its next occurrence)",
+        parameters=[TASK_ID, IF_MATCH, TIME_ZONE],
+        request=None,
+        responses={200: TaskSerializer, 400: VALIDATION_ERROR, **ERRORS, **NOT_FOUND, **CHANGED},
+    ),
+    restore=extend_schema(
+        summary="Restore a deleted task",
+        parameters=[TASK_ID],
         request=None,
         responses={200: TaskSerializer, **ERRORS, **NOT_FOUND},
     ),
@@ -57,37 +201,205 @@ TASK_ID = [OpenApiParameter("id", int, OpenApiParameter.PATH, description="The t
 @extend_schema(tags=["tasks"])
 class TaskViewSet(viewsets.GenericViewSet):
     serializer_class = TaskSerializer
+    # For the schema of the list's parameters; list() runs the FilterSet itself.
+    filter_backends = [DjangoFilterBackend]
+    filterset_class = TaskFilter
+
+    def get_queryset(self) -> Any:
+        return selectors.task_list(user_id=getattr(self.request.user, "id", ""))
+
     lookup_value_regex = r"[0-9]+"
 
     def list(self, request: Request, user_id: str) -> Response:
-        query = TaskListQuerySerializer(data=request.query_params)
-        query.is_valid(raise_exception=True)
-        tasks = selectors.task_list(user_id=request.user.id, **query.validated_data)
+        pagination = TaskPagination(request)
+        if "updated_since" in request.query_params:
+            return self._changes(request, pagination)
+        filters = task_query(user_id=request.user.id, params=request.query_params)
+        _reject_unknown_params(request, {*filters.filters, *PARAMS})
+        if not filters.is_valid():
+            raise ValidationError(filters.errors)
+        tasks, keys = filters.ordered(), filters.ordering_keys()
+        if pagination.active:
+            return Response(pagination.page(tasks, keys, lambda task: TaskSerializer(task).data))
         return Response(TaskSerializer(tasks, many=True).data)
 
+    def _changes(self, request: Request, pagination: TaskPagination) -> Response:
+        others = sorted(set(request.query_params) - {"updated_since", *PARAMS})
+        if others:
+            raise ValidationError(
+                {"updated_since": [f"Combines only with limit, cursor and offset, not with {', '.join(others)}."]}
+            )
+        since = parse_datetime(request.query_params["updated_since"].replace(" ", "+"))
+        if since is None or since.tzinfo is None:
+            raise ValidationError({"updated_since": ["Must be an ISO 8601 date and time with an offset."]})
+        changes = selectors.task_changes(user_id=request.user.id, since=since)
+        if pagination.active:
+            keys = (OrderKey("updated_at", descending=False), OrderKey("id", descending=False))
+            return Response(pagination.page(changes, keys, render_change))
+        return Response([render_change(task) for task in changes])
+
     def create(self, request: Request, user_id: str) -> Response:
-        body = TaskSerializer(data=request.data)
-        body.is_valid(raise_exception=True)
-        task = services.task_create(user_id=request.user.id, **body.validated_data)
-        return Response(TaskSerializer(task).data, status=status.HTTP_201_CREATED)
+        def respond() -> tuple[int, Any]:
+            body = TaskSerializer(data=request.data)
+            body.is_valid(raise_exception=True)
+            task = services.task_create(user_id=request.user.id, **body.validated_data)
+            return status.HTTP_201_CREATED, TaskSerializer(task).data
+
+        response = _idempotent(request, respond)
+        response["ETag"] = task_etag(Task(updated_at=parse_datetime(response.data["updated_at"])))
+        return response
 
     def retrieve(self, request: Request, user_id: str, pk: str) -> Response:
         task = selectors.task_get(user_id=request.user.id, task_id=int(pk))
-        return Response(TaskSerializer(task).data)
+        known = request.headers.get("If-None-Match")
+        if known is not None:
+            versions = etag_versions(known.replace("W/", ""))
+            if versions is None or task.updated_at in versions:
+                return Response(status=status.HTTP_304_NOT_MODIFIED, headers={"ETag": task_etag(task)})
+        return _with_etag(task)
 
     def update(self, request: Request, user_id: str, pk: str) -> Response:
         body = TaskSerializer(data=request.data, partial=True)
         body.is_valid(raise_exception=True)
-        task = services.task_update(user_id=request.user.id, task_id=int(pk), **body.validated_data)
-        return Response(TaskSerializer(task).data)
+        task = services.task_update(
+            user_id=request.user.id, task_id=int(pk), if_match=_if_match(request), time_zone=_time_zone(request),
+            **body.validated_data,
+        )  # fmt: skip
+        return _with_etag(task)
 
     partial_update = update
 
     def destroy(self, request: Request, user_id: str, pk: str) -> Response:
-        services.task_delete(user_id=request.user.id, task_id=int(pk))
+        services.task_delete(user_id=request.user.id, task_id=int(pk), if_match=_if_match(request))
         return Response(status=status.HTTP_204_NO_CONTENT)
 
     @action(detail=True, methods=["patch"])
     def complete(self, request: Request, user_id: str, pk: str) -> Response:
-        task = services.task_toggle(user_id=request.user.id, task_id=int(pk))
-        return Response(TaskSerializer(task).data)
+        task = services.task_toggle(
+            user_id=request.user.id, task_id=int(pk), if_match=_if_match(request), time_zone=_time_zone(request)
+        )
+        return _with_etag(task)
+
+    @action(detail=True, methods=["post"])
+    def restore(self, request: Request, user_id: str, pk: str) -> Response:
+        return _with_etag(services.task_restore(user_id=request.user.id, task_id=int(pk)))
+
+    @extend_schema(
+        summary="Create up to 500 tasks, all or nothing",
+        parameters=[IDEMPOTENCY_KEY],
+        request=inline_serializer("BulkCreate", {"tasks": TaskSerializer(many=True)}),
+        responses={201: inline_serializer("BulkCreated", {"results": TaskSerializer(many=True)}),
+                   400: VALIDATION_ERROR, **ERRORS, 422: ErrorSerializer},
+    )  # fmt: skip
+    @action(detail=False, methods=["post"])
+    def bulk(self, request: Request, user_id: str) -> Response:
+        def respond() -> tuple[int, Any]:
+            body = BulkCreateSerializer(data=request.data)
+            body.is_valid(raise_exception=True)
+            tasks = services.task_create_many(user_id=request.user.id, items=body.validated_data["tasks"])
+            return status.HTTP_201_CREATED, {"results": TaskSerializer(tasks, many=True).data}
+
+        return _idempotent(request, respond)
+
+    @extend_schema(
+        summary="Complete, reopen, delete, restore, tag or untag several tasks, all or nothing",
+        parameters=[TIME_ZONE],
+        request=BulkUpdateSerializer,
+        responses={200: inline_serializer("BulkUpdated", {"results": TASK_OR_TOMBSTONE}),
+                   400: VALIDATION_ERROR, **ERRORS},
+    )  # fmt: skip
+    @action(detail=False, methods=["post"], url_path="bulk-update")
+    def bulk_update(self, request: Request, user_id: str) -> Response:
+        body = BulkUpdateSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        tasks = services.task_bulk_update(user_id=request.user.id, time_zone=_time_zone(request), **body.validated_data)
+        return Response({"results": [render_change(task) for task in tasks]})
+
+    @extend_schema(
+        summary="Export the tasks (streamed; the list's filters apply, default: all, newest first)",
+        parameters=[OpenApiParameter("format", str, enum=[*exporting.EXPORT_FORMATS], default="json",
+                                     description="json (an array of tasks), csv, or ics (iCalendar VTODOs).")],
+        responses={(200, "application/json"): TaskSerializer(many=True), (200, "text/csv"): OpenApiTypes.STR,
+                   (200, "text/calendar"): OpenApiTypes.STR, 400: VALIDATION_ERROR, **ERRORS},
+    )  # fmt: skip
+    @action(detail=False, methods=["get"])
+    def export(self, request: Request, user_id: str) -> StreamingHttpResponse:
+        fmt = request.query_params.get("format", "json")
+        if fmt not in exporting.EXPORT_FORMATS:
+            raise ValidationError({"format": [f"Use one of {', '.join(exporting.EXPORT_FORMATS)}."]})
+        filters = task_query(user_id=request.user.id, params=request.query_params)
+        _reject_unknown_params(request, {*filters.filters, "format"})
+        if not filters.is_valid():
+            raise ValidationError(filters.errors)
+        tasks = filters.ordered().iterator(chunk_size=500)
+        rows = (TaskSerializer(task).data for task in tasks)
+        response = StreamingHttpResponse(exporting.render(rows, fmt), content_type=exporting.EXPORT_FORMATS[fmt])
+        response["Content-Disposition"] = f'attachment; filename="tasks.{fmt}"'
+        return response
+
+    @extend_schema(
+        summary="Import tasks from a JSON or CSV export, all or nothing",
+        description="The body is an export: a JSON array of tasks (application/json), or the CSV export "
+        "(text/csv; a header row with at least `title`). Ids are new; created_at and completed_at are kept.",
+        request={"application/json": ImportItemSerializer(many=True)},
+        responses={201: inline_serializer("Imported", {"imported": serializers.IntegerField(),
+                                                       "results": TaskSerializer(many=True)}),
+                   400: VALIDATION_ERROR, **ERRORS, 415: ErrorSerializer},
+    )  # fmt: skip
+    @action(detail=False, methods=["post"], url_path="import", parser_classes=[])
+    def import_(self, request: Request, user_id: str) -> Response:
+        content_type = request.content_type.split(";")[0].strip().lower()
+        if content_type not in {"application/json", "text/csv"}:
+            raise UnsupportedMediaType(content_type, detail="Send application/json or text/csv (an export).")
+        try:
+            rows = exporting.parse(request.body, content_type)
+        except exporting.ImportFormatError as exc:
+            raise ParseError(str(exc)) from None
+        items, errors = [], {}
+        for index, row in enumerate(rows):
+            body = ImportItemSerializer(data=row)
+            if body.is_valid():
+                items.append(body.validated_data)
+            else:
+                errors[index] = body.errors
+        if errors:
+            raise ValidationError({"tasks": errors})
+        tasks = services.task_create_many(user_id=request.user.id, items=items)
+        return Response(
+            {"imported": len(tasks), "results": TaskSerializer(tasks, many=True).data}, status=status.HTTP_201_CREATED
+        )
+
+
+@extend_schema(tags=["tags"])
+class TagViewSet(viewsets.GenericViewSet):
+    lookup_field = "name"
+    lookup_value_regex = r"[^/]+"
+    serializer_class = None
+
+    @extend_schema(
+        summary="The user's tags with the number of tasks carrying each",
+        responses={200: inline_serializer("TagCount", {"name": serializers.CharField(),
+                                                       "task_count": serializers.IntegerField()}, many=True),
+                   **ERRORS},
+    )  # fmt: skip
+    def list(self, request: Request, user_id: str) -> Response:
+        tags = selectors.tag_list(user_id=request.user.id)
+        return Response([{"name": tag.name, "task_count": tag.task_count} for tag in tags])
+
+    @extend_schema(
+        summary="Rename a tag (onto an existing name: merge)",
+        request=TagRenameSerializer,
+        responses={200: inline_serializer("Tag", {"name": serializers.CharField()}), 400: VALIDATION_ERROR,
+                   **ERRORS, 404: ErrorSerializer},
+    )  # fmt: skip
+    def partial_update(self, request: Request, user_id: str, name: str) -> Response:
+        body = TagRenameSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        new_name = body.validated_data.get("name", name)  # PATCH {} changes nothing
+        tag = services.tag_rename(user_id=request.user.id, name=name, new_name=new_name)
+        return Response({"name": tag.name})
+
+    @extend_schema(summary="Delete a tag (the tasks stay)", responses={204: None, **ERRORS, 404: ErrorSerializer})
+    def destroy(self, request: Request, user_id: str, name: str) -> Response:
+        services.tag_delete(user_id=request.user.id, name=name)
+        return Response(status=status.HTTP_204_NO_CONTENT)

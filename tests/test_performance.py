@@ -1,11 +1,15 @@
 """Cost per request stays flat: query budgets, no N+1, index use, and microsecond token checks."""
 
 import time
+from datetime import timedelta
+from typing import Any
 
 import pytest
 from django.db import connection
+from django.utils import timezone
 
 from tasks import selectors, services
+from tasks.filters import task_query
 from tasks.services import TaskDraft
 from tests.conftest import USER_A
 from todo_project import auth
@@ -35,6 +39,8 @@ def test_query_budget_per_route_does_not_grow_with_tasks(
 ):
     task_factory.create_batch(tasks_of_user - 1)
     task = task_factory()
+    for other in task_factory._meta.model.objects.filter(user_id=USER_A):  # tags must not add queries (no N+1)
+        services.task_update(user_id=USER_A, task_id=other.id, tags=["home", f"t{other.id}"])
 
     with django_assert_num_queries(budget):
         response = getattr(api_a, method)(path.format(id=task.id), body, format="json")
@@ -80,17 +86,46 @@ def test_verifying_a_token_costs_microseconds(make_token, plugin_token, better_a
     assert better_auth.fetches <= 1
 
 
-@pytest.mark.django_db
-def test_list_query_uses_the_user_index():
+def _plan(queryset) -> str:
+    sql, params = queryset.query.sql_with_params()
+    with connection.cursor() as cursor:
+        cursor.execute(f"EXPLAIN {sql}", params)
+        return "\n".join(row[0] for row in cursor.fetchall())
+
+
+@pytest.fixture
+def many_users_tasks(db):
     if connection.vendor != "postgresql":
         pytest.skip("EXPLAIN output is PostgreSQL's; runs in the PostgreSQL pass")
-    drafts = (TaskDraft(user_id=f"user-{n % 200}", title=f"Task {n}") for n in range(20_000))
+    # user-0 has 10,000 tasks (1 in 50 about groceries); 199 other users share 10,000 more.
+    drafts = (TaskDraft(user_id="user-0" if n % 2 else f"user-{1 + n % 199}",
+                        title=f"Task {n} groceries" if n % 100 == 1 else f"Task {n}")
+              for n in range(20_000))  # fmt: skip
     services.task_bulk_create(drafts=drafts)
     with connection.cursor() as cursor:
         cursor.execute("ANALYZE tasks_task")
-        sql, params = selectors.task_list(user_id=USER_A, completed=False).query.sql_with_params()
-        cursor.execute(f"EXPLAIN {sql}", params)
-        plan = "\n".join(row[0] for row in cursor.fetchall())
 
-    assert "task_user_created_idx" in plan, plan
-    assert "Seq Scan" not in plan, plan
+
+def _filtered(**params) -> Any:
+    filters = task_query(user_id="user-0", params=params)
+    assert filters.is_valid(), filters.errors
+    return filters.ordered()
+
+
+@pytest.mark.parametrize(
+    ("query", "index"),
+    [
+        (lambda: _filtered()[:50], "task_user_created_live_idx"),
+        (lambda: _filtered(completed="false")[:50], "task_user_created_live_idx"),
+        (lambda: _filtered(ordering="due_at")[:50], "task_user_due_live_idx"),
+        (lambda: _filtered(search="groceries"), "task_search_idx"),
+        (lambda: selectors.task_changes(user_id="user-0", since=timezone.now() - timedelta(days=1)),
+         "task_user_updated_idx"),
+    ],
+    ids=["list", "list-filtered", "list-by-due", "search", "sync"],
+)  # fmt: skip
+def test_list_search_and_sync_queries_use_their_index(many_users_tasks, query, index):
+    plan = _plan(query())
+
+    assert index in plan, plan
+    assert "Seq Scan on tasks_task " not in plan, plan

@@ -10,14 +10,31 @@ from rest_framework import exceptions, status
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 
+from tasks.exceptions import BulkInvalid, IdempotencyKeyReused, TaskChanged
 from todo_project.auth import ServiceUnavailable
 
 logger = logging.getLogger(__name__)
 
 
+class PreconditionFailed(exceptions.APIException):
+    status_code = status.HTTP_412_PRECONDITION_FAILED
+    default_detail = "The resource has changed since that version."
+
+
+class IdempotencyConflict(exceptions.APIException):
+    status_code = status.HTTP_422_UNPROCESSABLE_ENTITY
+    default_detail = "This Idempotency-Key was already used for a different request."
+
+
 def exception_handler(exc: Exception, context: dict[str, Any]) -> Response:
     """DRF's handler, plus domain errors (not found, invalid), database outages and a JSON 500."""
-    if isinstance(exc, ObjectDoesNotExist):
+    if isinstance(exc, TaskChanged):
+        exc = PreconditionFailed(str(exc))
+    elif isinstance(exc, IdempotencyKeyReused):
+        exc = IdempotencyConflict()
+    elif isinstance(exc, BulkInvalid):
+        exc = exceptions.ValidationError({exc.field: {str(index): errors for index, errors in exc.errors.items()}})
+    elif isinstance(exc, ObjectDoesNotExist):
         exc = exceptions.NotFound(str(exc) or None)
     elif isinstance(exc, DjangoValidationError):
         exc = exceptions.ValidationError(exc.message_dict if hasattr(exc, "error_dict") else {"detail": exc.messages})

@@ -11,6 +11,7 @@ from django.http import HttpRequest, HttpResponse, JsonResponse
 
 logger = logging.getLogger("todo.requests")
 REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
+IMPORT_PATH = re.compile(r"^/api/[^/]+/tasks/import/?$")
 
 
 class RequestMiddleware:
@@ -46,7 +47,7 @@ class RequestMiddleware:
             length = int(request.META.get("CONTENT_LENGTH") or 0)
         except ValueError:
             return JsonResponse({"detail": "Invalid Content-Length header."}, status=400)
-        limit = settings.MAX_REQUEST_BODY_BYTES
+        limit = settings.IMPORT_MAX_BYTES if IMPORT_PATH.match(request.path) else settings.MAX_REQUEST_BODY_BYTES
         if length > limit:
             return JsonResponse({"detail": f"Request body too large (limit {limit} bytes)."}, status=413)
         return None

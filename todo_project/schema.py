@@ -27,10 +27,14 @@ def strip_optional_trailing_slash(endpoints: list[tuple], **kwargs) -> list[tupl
 # U+001C-U+001F and U+0085 beyond JSON Schema's \s).
 NO_NUL = "^[^\\u0000]*$"
 NOT_BLANK = "^[^\\u0000]*[^\\s\\u001c-\\u001f\\u0085\\u0000][^\\u0000]*$"
+# A tag name: not blank, no ',', '/', '#' (they separate tags in CSV, URLs and chat), no NUL.
+TAG_NAME = "^[^,/#\\u0000]*[^\\s\\u001c-\\u001f\\u0085,/#\\u0000][^,/#\\u0000]*$"
 TEXT_RULES = {
     ("TaskRequest", "title"): NOT_BLANK,
     ("PatchedTaskRequest", "title"): NOT_BLANK,
     ("TaskRequest", "description"): NO_NUL,
+    ("ImportItemRequest", "title"): NOT_BLANK,
+    ("ImportItemRequest", "description"): NO_NUL,
     ("PatchedTaskRequest", "description"): NO_NUL,
     ("ChatRequestRequest", "message"): NOT_BLANK,
 }
@@ -46,6 +50,12 @@ def describe_request_rules(result: dict, **kwargs) -> dict:
     for (name, field), pattern in TEXT_RULES.items():
         if field in schemas.get(name, {}).get("properties", {}):
             schemas[name]["properties"][field]["pattern"] = pattern
+    for name in ("BulkCreateRequest",):
+        if name in schemas:
+            schemas[name]["properties"]["tasks"].update(minItems=1, maxItems=500)
+    for name in ("TaskRequest", "PatchedTaskRequest", "ImportItemRequest", "BulkUpdateRequest"):
+        if name in schemas:
+            schemas[name]["properties"]["tags"]["items"]["pattern"] = TAG_NAME
     if "ChatRequestRequest" in schemas:
         schemas["ChatRequestRequest"]["properties"]["message"]["maxLength"] = settings.CHAT_MAX_MESSAGE_CHARS
     return result

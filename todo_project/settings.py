@@ -2,6 +2,7 @@
 
 import os
 import sys
+from datetime import timedelta
 from pathlib import Path
 
 import dj_database_url
@@ -212,6 +213,11 @@ CACHES = {
 }
 API_RATE = os.environ.get("API_RATE", "1200/min")
 
+# Tasks: deleted tasks stay restorable (and visible to sync as tombstones) this many days, until
+# `manage.py purge_tasks` removes them; a repeated Idempotency-Key replays its first response this long.
+TASK_TRASH_DAYS = get_int_from_env("TASK_TRASH_DAYS", 30)
+IDEMPOTENCY_KEY_TTL = timedelta(hours=get_int_from_env("IDEMPOTENCY_KEY_TTL_HOURS", 24))
+
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": ["todo_project.auth.BetterAuthJWTAuthentication"],
     "DEFAULT_PERMISSION_CLASSES": [
@@ -225,6 +231,7 @@ REST_FRAMEWORK = {
     "DEFAULT_THROTTLE_CLASSES": ["todo_project.throttling.ApiRateThrottle"],
     "DEFAULT_METADATA_CLASS": None,  # OPTIONS answers 405 (CORS preflights are answered before the views)
     "UNAUTHENTICATED_USER": None,
+    "URL_FORMAT_OVERRIDE": None,  # ?format= is the export's parameter
 }
 
 SPECTACULAR_SETTINGS = {
@@ -266,3 +273,5 @@ LOGGING = {
 # Limits: bodies over MAX_REQUEST_BODY_BYTES are refused with 413 before anything reads them.
 MAX_REQUEST_BODY_BYTES = get_int_from_env("MAX_REQUEST_BODY_BYTES", 1024 * 1024)
 DATA_UPLOAD_MAX_MEMORY_SIZE = MAX_REQUEST_BODY_BYTES
+# An import (POST /api/<user_id>/tasks/import) may be larger: a whole export.
+IMPORT_MAX_BYTES = get_int_from_env("IMPORT_MAX_BYTES", 10 * 1024 * 1024)

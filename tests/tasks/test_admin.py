@@ -32,7 +32,7 @@ def test_change_page_saves_and_bumps_updated_at(admin_client, task_factory):
 
     response = admin_client.post(
         f"/admin/tasks/task/{task.id}/change/",
-        {"user_id": task.user_id, "title": "New", "description": "", "completed": "on"},
+        {"user_id": task.user_id, "title": "New", "description": "", "completed": "on", "priority": "2", "position": 0},
     )
 
     assert response.status_code == 302

@@ -153,7 +153,8 @@ def test_delete_returns_204_with_an_empty_body(api_a, task_factory):
 
     assert response.status_code == 204
     assert response.content == b""
-    assert not Task.objects.filter(pk=task.id).exists()
+    assert Task.objects.get(pk=task.id).deleted_at is not None  # a tombstone, for sync and restore
+    assert api_a.get(f"/api/user-a/tasks/{task.id}").status_code == 404
     assert api_a.get(f"/api/user-a/tasks/{task.id}").status_code == 404
 
 
@@ -253,7 +254,7 @@ INVALID_BODIES = [
     ("description-not-a-string", {"title": "t", "description": {"a": 1}}, "description"),
     ("completed-not-a-boolean", {"title": "t", "completed": "yes"}, "completed"),
     ("completed-a-number", {"title": "t", "completed": 1}, "completed"),
-    ("unknown-field", {"title": "t", "priority": "high"}, "priority"),
+    ("unknown-field", {"title": "t", "colour": "red"}, "colour"),
 ]
 
 

@@ -92,7 +92,9 @@ def test_delete_returns_the_deleted_task(task_factory):
     deleted = services.task_delete(user_id=USER_A, task_id=task.id)
 
     assert deleted.title == "gone soon"
-    assert not Task.objects.filter(pk=task.id).exists()
+    assert Task.objects.get(pk=task.id).deleted_at == deleted.deleted_at is not None
+    with pytest.raises(TaskNotFound):
+        selectors.task_get(user_id=USER_A, task_id=task.id)
 
 
 def test_list_is_scoped_and_filtered(task_factory):

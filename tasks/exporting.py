@@ -1,0 +1,224 @@
+"""Task export/import formats: render task rows (the API's JSON dicts) as streamed JSON, CSV or iCalendar
+chunks, and parse uploaded JSON or CSV back into row dicts. Pure functions: no models, no database.
+
+The CSV is a lossless data format, not a spreadsheet: cells are never altered (no formula-injection prefix).
+"""
+
+import csv
+import io
+import json
+import re
+from collections.abc import Callable, Iterable, Iterator
+from datetime import UTC, datetime
+from typing import Any, NoReturn
+
+from icalendar import Calendar, Todo, vRecur
+
+EXPORT_FORMATS = {"json": "application/json", "csv": "text/csv; charset=utf-8", "ics": "text/calendar; charset=utf-8"}
+CSV_COLUMNS = [
+    "id", "title", "description", "completed", "priority", "tags",
+    "due_at", "recurrence", "completed_at", "position", "created_at", "updated_at",
+]  # fmt: skip
+ICS_PRIORITIES = {"high": 1, "medium": 5, "low": 9}
+# RFC 5545 TEXT may not hold control characters; icalendar escapes CR and LF but passes the others through.
+_ICS_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+
+
+class ImportFormatError(ValueError):
+    """An uploaded file that cannot be read as tasks; the message is meant for API users."""
+
+
+def render(rows: Iterable[dict], fmt: str) -> Iterator[str]:
+    """Render rows in one of EXPORT_FORMATS."""
+    renderers: dict[str, Callable[[Iterable[dict]], Iterator[str]]] = {
+        "json": render_json,
+        "csv": render_csv,
+        "ics": render_ics,
+    }
+    if fmt not in renderers:
+        raise ValueError(f"Unknown export format {fmt!r}; expected one of {', '.join(EXPORT_FORMATS)}.")
+    return renderers[fmt](rows)
+
+
+def render_json(rows: Iterable[dict]) -> Iterator[str]:
+    """A JSON array, one element per chunk."""
+    yield "["
+    separator = ""
+    for row in rows:
+        yield separator + json.dumps(row, ensure_ascii=False)
+        separator = ",\n"
+    yield "]"
+
+
+class _Echo:
+    """A file-like object whose write() hands the text back, so csv.writer can produce one line at a time."""
+
+    def write(self, value: str) -> str:
+        return value
+
+
+def _csv_cell(value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, list):
+        return ",".join(value)
+    return str(value)
+
+
+def render_csv(rows: Iterable[dict]) -> Iterator[str]:
+    """A header line, then one CSV record per row."""
+    writer = csv.writer(_Echo(), lineterminator="\r\n")
+    yield writer.writerow(CSV_COLUMNS)
+    for row in rows:
+        yield writer.writerow([_csv_cell(row[column]) for column in CSV_COLUMNS])
+
+
+def _utc(value: str) -> datetime:
+    return datetime.fromisoformat(value).astimezone(UTC)
+
+
+def render_ics(rows: Iterable[dict], *, prodid: str = "-//todo-backend//EN") -> Iterator[str]:
+    """A VCALENDAR with one VTODO per row, one VTODO per chunk."""
+    header = Calendar()
+    header.add("version", "2.0")
+    header.add("prodid", prodid)  # through icalendar, so an unusual prodid is escaped and folded too
+    head, footer, _ = header.to_ical().decode().rpartition("END:VCALENDAR\r\n")
+    yield head
+    for row in rows:
+        todo = Todo()
+        todo.add("uid", f"task-{row['id']}@todo-backend")
+        todo.add("summary", _ICS_CONTROL.sub("", row["title"]))
+        if row["description"]:
+            todo.add("description", _ICS_CONTROL.sub("", row["description"]))
+        if row["due_at"]:
+            todo.add("due", _utc(row["due_at"]))
+        if row["priority"] in ICS_PRIORITIES:
+            todo.add("priority", ICS_PRIORITIES[row["priority"]])
+        todo.add("status", "COMPLETED" if row["completed"] else "NEEDS-ACTION")
+        if row["completed_at"]:
+            todo.add("completed", _utc(row["completed_at"]))
+        if row["recurrence"]:
+            todo.add("rrule", vRecur.from_ical(row["recurrence"]))
+        if row["tags"]:
+            todo.add("categories", row["tags"])
+        todo.add("created", _utc(row["created_at"]))
+        todo.add("last-modified", _utc(row["updated_at"]))
+        todo.add("dtstamp", _utc(row["updated_at"]))  # not "now": the same tasks always export the same bytes
+        yield todo.to_ical().decode()
+    yield footer
+
+
+def parse(data: bytes, content_type: str) -> list[dict]:
+    """Parse an upload according to its media type (application/json or text/csv; always UTF-8)."""
+    media_type = content_type.split(";", 1)[0].strip().lower()
+    if media_type == "application/json":
+        return parse_json(data)
+    if media_type == "text/csv":
+        return parse_csv(data)
+    raise ImportFormatError(f"Unsupported content type {media_type or '(none)'!r}; use application/json or text/csv.")
+
+
+def _decode(data: bytes) -> str:
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError as error:
+        raise ImportFormatError(f"The file is not valid UTF-8 (byte {error.start + 1}).") from None
+
+
+def _reject_constant(name: str) -> NoReturn:
+    raise ValueError(f"{name} is not allowed")
+
+
+def parse_json(data: bytes) -> list[dict]:
+    """A JSON array of objects, returned unchanged."""
+    text = _decode(data)
+    try:
+        items = json.loads(text, parse_constant=_reject_constant)
+    except ValueError as error:  # syntax errors (with line and column), NaN/Infinity, integers too long to convert
+        raise ImportFormatError(f"Invalid JSON: {str(error).rstrip('.')}.") from None
+    except RecursionError:
+        raise ImportFormatError("Invalid JSON: nested too deeply.") from None
+    if not isinstance(items, list):
+        raise ImportFormatError("Expected a JSON array of task objects.")
+    for number, item in enumerate(items, start=1):
+        if not isinstance(item, dict):
+            raise ImportFormatError(f"Item {number}: expected a JSON object, got {type(item).__name__}.")
+    return items
+
+
+def _csv_bool(value: str) -> bool:
+    normalized = value.strip().lower()
+    if normalized in ("true", "1"):
+        return True
+    if normalized in ("false", "0"):
+        return False
+    raise ValueError(f"completed must be true or false, not {value!r}")
+
+
+def _csv_int(value: str) -> int:
+    if not re.fullmatch(r"[+-]?[0-9]+", value.strip()):
+        raise ValueError(f"position must be a whole number, not {value!r}")
+    return int(value)
+
+
+def _csv_tags(value: str) -> list[str]:
+    return [tag.strip() for tag in value.split(",") if tag.strip()]
+
+
+# Converters for non-empty cells. An empty cell is "" for title, [] for tags, None for _NULLABLE columns, and
+# omitted otherwise, so that the caller's defaults apply.
+_CONVERTERS: dict[str, Callable[[str], Any]] = {"completed": _csv_bool, "position": _csv_int, "tags": _csv_tags}
+_NULLABLE = {"description", "due_at", "recurrence", "completed_at"}
+
+
+def parse_csv(data: bytes) -> list[dict]:
+    """A CSV file with a header row naming some of CSV_COLUMNS (title required), as row dicts with JSON types."""
+    reader = csv.reader(io.StringIO(_decode(data), newline=""), strict=True)
+    try:
+        header = [name.strip().lower() for name in next(reader, [])]
+    except csv.Error as error:
+        raise ImportFormatError(f"Header row: malformed CSV ({error}).") from None
+    if "title" not in header:
+        raise ImportFormatError("The CSV header row must include a title column.")
+    unknown = [name for name in header if name not in CSV_COLUMNS]
+    if unknown:
+        raise ImportFormatError(f"Unknown CSV columns: {', '.join(map(repr, unknown))}.")
+    duplicates = sorted({name for name in header if header.count(name) > 1})
+    if duplicates:
+        raise ImportFormatError(f"Duplicate CSV columns: {', '.join(duplicates)}.")
+    rows: list[dict] = []
+    while True:
+        # Rows are numbered from 1 after the header; the line number helps when a cell spans several lines.
+        where = f"Row {len(rows) + 1}"
+        try:
+            cells = next(reader, None)
+        except csv.Error as error:
+            raise ImportFormatError(f"{where} (line {reader.line_num}): malformed CSV ({error}).") from None
+        if cells is None:
+            return rows
+        if not cells:
+            continue  # a blank line, which csv never writes for a record
+        where += f" (line {reader.line_num})"
+        if len(cells) != len(header):
+            raise ImportFormatError(f"{where}: expected {len(header)} fields, found {len(cells)}.")
+        try:
+            rows.append(_csv_row(dict(zip(header, cells, strict=True))))
+        except ValueError as error:
+            raise ImportFormatError(f"{where}: {error}.") from None
+
+
+def _csv_row(cells: dict[str, str]) -> dict:
+    row: dict[str, Any] = {}
+    for column, value in cells.items():
+        if column == "title":
+            row[column] = value
+        elif value == "":
+            if column in _NULLABLE:
+                row[column] = None
+            elif column == "tags":
+                row[column] = []
+        else:
+            row[column] = _CONVERTERS.get(column, str)(value)
+    return row

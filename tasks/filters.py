@@ -1,0 +1,197 @@
+"""The query language of the task list, as a django-filter FilterSet: the REST list and the chat
+assistant's list_tasks both run it, so a filter means the same everywhere.
+
+Every value is validated: an unknown priority, a malformed date or an unknown ordering is a 400
+with a message, never silently ignored."""
+
+from dataclasses import dataclass
+from typing import Any
+
+import django_filters
+from django import forms
+from django.db.models import F, OrderBy, Q, QuerySet
+from django.utils import timezone
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import extend_schema_field
+
+from tasks import selectors
+from tasks.models import PRIORITIES, Task
+
+ORDERING_FIELDS = ("created_at", "updated_at", "due_at", "priority", "title", "position")
+NULLABLE = {"due_at"}
+# The original design's spellings.
+SORT_ALIASES = {"created": "-created_at", "title": "title", "due_date": "due_at"}
+STATUS_CHOICES = {"all": None, "pending": False, "completed": True}
+
+
+@dataclass(frozen=True)
+class OrderKey:
+    field: str
+    descending: bool
+
+    @property
+    def nullable(self) -> bool:
+        return self.field in NULLABLE
+
+    def expression(self) -> OrderBy:
+        # Nulls last in both directions: tasks without a due date come after those with one. (Only
+        # where there can be nulls: "DESC NULLS LAST" on another column would not match its index.)
+        column, nulls_last = F(self.field), True if self.nullable else None
+        return column.desc(nulls_last=nulls_last) if self.descending else column.asc(nulls_last=nulls_last)
+
+
+DEFAULT_ORDERING = (OrderKey("created_at", descending=True), OrderKey("id", descending=True))
+
+
+class StrictBooleanField(forms.Field):
+    """true/false (or 1/0); anything else is an error, not "no filter" as Django's NullBooleanField has it."""
+
+    def to_python(self, value: Any) -> bool | None:
+        if value in (None, ""):
+            return None
+        text = str(value).strip().lower()
+        if text in {"true", "1"}:
+            return True
+        if text in {"false", "0"}:
+            return False
+        raise forms.ValidationError("Must be true or false.")
+
+
+class ListValueField(forms.Field):
+    """Repeated parameters and comma-separated values alike: ?tag=a&tag=b or ?tag=a,b."""
+
+    widget = forms.SelectMultiple
+
+    def __init__(self, *args: Any, choices: list[tuple[str, str]] | None = None, **kwargs: Any) -> None:
+        self.allowed = None if choices is None else [value for value, _ in choices]
+        super().__init__(*args, **kwargs)
+
+    def to_python(self, value: Any) -> list[str]:
+        values = [value] if isinstance(value, str) else value or []
+        items = [part.strip() for raw in values for part in str(raw).split(",") if part.strip()]
+        if self.allowed is not None:
+            unknown = [item for item in items if item not in self.allowed]
+            if unknown:
+                raise forms.ValidationError(f"Unknown value(s) {', '.join(unknown)}; use {', '.join(self.allowed)}.")
+        return items
+
+
+class OrderingField(forms.CharField):
+    """`ordering=-due_at,title`: fields from ORDERING_FIELDS, '-' for descending."""
+
+    def to_python(self, value: Any) -> list[OrderKey]:
+        keys: list[OrderKey] = []
+        for part in (p.strip() for p in (super().to_python(value) or "").split(",")):
+            if not part:
+                continue
+            name = part.removeprefix("-")
+            if name not in ORDERING_FIELDS:
+                raise forms.ValidationError(f"Cannot order by {name!r}; use {', '.join(ORDERING_FIELDS)}.")
+            if any(key.field == name for key in keys):
+                continue  # the first mention decides
+            keys.append(OrderKey(name, descending=part.startswith("-")))
+        return keys
+
+
+@extend_schema_field(OpenApiTypes.BOOL)
+class StrictBooleanFilter(django_filters.Filter):
+    field_class = StrictBooleanField
+
+
+@extend_schema_field({"type": "array", "items": {"type": "string"}})
+class ListFilter(django_filters.Filter):
+    field_class = ListValueField
+
+
+_ORDER_KEY = f"-?(?:{'|'.join(ORDERING_FIELDS)})"
+
+
+@extend_schema_field({"type": "string", "pattern": f"^(?:{_ORDER_KEY}(?:,{_ORDER_KEY})*)?$"})
+class OrderingFilter(django_filters.Filter):
+    field_class = OrderingField
+
+
+@extend_schema_field({"type": "array", "items": {"type": "string", "enum": list(PRIORITIES)}})
+class PriorityFilter(ListFilter):
+    pass
+
+
+class TaskFilter(django_filters.FilterSet):
+    completed = StrictBooleanFilter(help_text="Only completed (true) or pending (false) tasks.")
+    status = django_filters.ChoiceFilter(
+        choices=[(name, name) for name in STATUS_CHOICES], method="filter_status",
+        help_text="The original design's spelling of `completed`: all, pending or completed.",
+    )  # fmt: skip
+    priority = PriorityFilter(
+        choices=[(name, name) for name in PRIORITIES], method="filter_priority",
+        help_text="One or several of none, low, medium, high (repeat the parameter or separate with commas).",
+    )  # fmt: skip
+    tag = ListFilter(
+        method="filter_tag", help_text="Tasks carrying any of these tags (repeat or separate with commas)."
+    )
+    due_before = django_filters.IsoDateTimeFilter(field_name="due_at", lookup_expr="lt", help_text="Due before.")
+    due_after = django_filters.IsoDateTimeFilter(field_name="due_at", lookup_expr="gte", help_text="Due at or after.")
+    overdue = StrictBooleanFilter(method="filter_overdue", help_text="Pending and past due (true), or not (false).")
+    search = django_filters.CharFilter(
+        method="filter_search", max_length=200,
+        help_text="Words in the title or description. PostgreSQL: full-text, ranked (best first unless "
+        '`ordering` is given); "quoted phrases", -excluded and or. SQLite: every word as a substring.',
+    )  # fmt: skip
+    ordering = OrderingFilter(
+        method="filter_nothing",
+        help_text=f"Comma-separated fields, '-' for descending: {', '.join(ORDERING_FIELDS)}. "
+        "Default -created_at. Tasks without a due date come last.",
+    )  # fmt: skip
+    sort = django_filters.ChoiceFilter(
+        choices=[(name, name) for name in SORT_ALIASES], method="filter_nothing",
+        help_text="The original design's spelling of `ordering`: created (newest first), title or due_date.",
+    )  # fmt: skip
+
+    class Meta:
+        model = Task
+        fields: list[str] = []
+
+    def filter_status(self, tasks: QuerySet[Task], name: str, value: str) -> QuerySet[Task]:
+        completed = STATUS_CHOICES[value]
+        return tasks if completed is None else tasks.filter(completed=completed)
+
+    def filter_priority(self, tasks: QuerySet[Task], name: str, value: list[str]) -> QuerySet[Task]:
+        return tasks.filter(priority__in=[PRIORITIES[item] for item in value]) if value else tasks
+
+    def filter_tag(self, tasks: QuerySet[Task], name: str, value: list[str]) -> QuerySet[Task]:
+        if not value:
+            return tasks
+        names = [" ".join(item.split()).lower() for item in value]
+        return tasks.filter(pk__in=Task.tags.through.objects.filter(tag__name__in=names).values("task_id"))
+
+    def filter_overdue(self, tasks: QuerySet[Task], name: str, value: bool | None) -> QuerySet[Task]:
+        if value is None:
+            return tasks
+        overdue = Q(completed=False, due_at__lt=timezone.now())
+        return tasks.filter(overdue) if value else tasks.exclude(overdue)
+
+    def filter_search(self, tasks: QuerySet[Task], name: str, value: str) -> QuerySet[Task]:
+        return selectors.task_search(tasks, value) if value.strip() else tasks
+
+    def filter_nothing(self, tasks: QuerySet[Task], name: str, value: Any) -> QuerySet[Task]:
+        return tasks  # applied by ordering_keys()
+
+    def ordering_keys(self) -> tuple[OrderKey, ...]:
+        """The order of the answer, ending with id so that it is total (cursors rely on it)."""
+        data = self.form.cleaned_data
+        keys = list(data.get("ordering") or [])
+        if not keys and data.get("sort"):
+            keys = OrderingField().to_python(SORT_ALIASES[data["sort"]])
+        if not keys and data.get("search", "").strip() and "rank" in self.qs.query.annotations:
+            keys = [OrderKey("rank", descending=True)]
+        if not keys:
+            return DEFAULT_ORDERING
+        return (*keys, OrderKey("id", descending=keys[-1].descending))
+
+    def ordered(self) -> QuerySet[Task]:
+        return self.qs.order_by(*(key.expression() for key in self.ordering_keys()))
+
+
+def task_query(*, user_id: str, params: Any) -> TaskFilter:
+    """The user's live tasks filtered by `params` (a QueryDict or a dict); check `.is_valid()`."""
+    return TaskFilter(params, queryset=selectors.task_list(user_id=user_id))
