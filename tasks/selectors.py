@@ -98,7 +98,8 @@ def task_counts_by_user(*, user_ids: Iterable[str]) -> dict[str, int]:
 
 def tag_list(*, user_id: str) -> QuerySet[Tag]:
     """The user's tags by name, each with `task_count`, the number of live tasks carrying it."""
-    return Tag.objects.filter(user_id=user_id).annotate(task_count=Count("tasks", filter=Q(tasks__deleted_at=None)))
+    counts = Count("tasks", filter=Q(tasks__deleted_at=None))
+    return Tag.objects.filter(user_id=user_id).annotate(task_count=counts).order_by("name")
 
 
 def tag_get(*, user_id: str, name: str) -> Tag:
