@@ -97,7 +97,7 @@ def render_ics(rows: Iterable[dict], *, prodid: str = "-//todo-backend//EN") -> 
         if row["priority"] in ICS_PRIORITIES:
             todo.add("priority", ICS_PRIORITIES[row["priority"]])
         todo.add("status", "COMPLETED" if row["completed"] else "NEEDS-ACTION")
-        if row["completed_at"]:
+        if row["completed"] and row["completed_at"]:  # a repeating task's last completion is not its status
             todo.add("completed", _utc(row["completed_at"]))
         if row["recurrence"]:
             todo.add("rrule", vRecur.from_ical(row["recurrence"]))

@@ -2,6 +2,7 @@
 task_changes, the incremental sync."""
 
 import json
+import re
 from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
@@ -59,15 +60,20 @@ def task_list(*, user_id: str, completed: bool | None = None) -> QuerySet[Task]:
 
 def task_search(tasks: QuerySet[Task], text: str) -> QuerySet[Task]:
     """Tasks whose title or description match: ranked full-text search on PostgreSQL (English
-    stemming, web-search syntax: "quoted phrases", -excluded, or), every word as a substring elsewhere."""
+    stemming, web-search syntax: "quoted phrases", -excluded, or); elsewhere every word or "phrase" as a
+    substring, and no -excluded one."""
     if connection.vendor == "postgresql":
         query = SearchQuery(text, config="english", search_type="websearch")
         return (
             tasks.alias(document=SEARCH_VECTOR).filter(document=query).annotate(rank=SearchRank(SEARCH_VECTOR, query))
         )
     condition = Q()
-    for word in text.split():
-        condition &= Q(title__icontains=word) | Q(description__icontains=word)
+    for negated, phrase, word in re.findall(r'(-?)(?:"([^"]*)"|(\S+))', text):
+        term = phrase or word
+        if not term.strip() or (term.lower() == "or" and not negated):
+            continue
+        found = Q(title__icontains=term) | Q(description__icontains=term)
+        condition &= ~found if negated else found
     return tasks.filter(condition)
 
 

@@ -8,7 +8,7 @@ import pytest
 from django.db import connection
 from django.utils import timezone
 
-from tasks import selectors, services
+from tasks import pagination, selectors, services
 from tasks.filters import task_query
 from tasks.services import TaskDraft
 from tests.conftest import USER_A
@@ -129,3 +129,27 @@ def test_list_search_and_sync_queries_use_their_index(many_users_tasks, query, i
 
     assert index in plan, plan
     assert "Seq Scan on tasks_task " not in plan, plan
+
+
+def test_a_deep_cursor_page_is_an_index_range_scan_at_100k_tasks(db):
+    """Cursor pages stay as cheap deep in a 100,000-task list as on its first page."""
+    if connection.vendor != "postgresql":
+        pytest.skip("EXPLAIN output is PostgreSQL's; runs in the PostgreSQL pass")
+    services.task_bulk_create(drafts=(TaskDraft(user_id=USER_A, title=f"Task {n}") for n in range(100_000)))
+    with connection.cursor() as cursor:
+        cursor.execute("ANALYZE tasks_task")
+    filters = task_query(user_id=USER_A, params={})
+    assert filters.is_valid()
+    keys, rows = filters.ordering_keys(), filters.ordered()
+    deep = rows[90_000]  # a cursor made from the 90,000th task
+    after = rows.filter(pagination._after(keys, [getattr(deep, key.field) for key in keys]))[:51]
+
+    plan = _plan(after)
+    started = time.perf_counter()
+    page = list(after)
+    deep_ms = (time.perf_counter() - started) * 1000
+
+    assert len(page) == 51
+    assert "task_user_created_live_idx" in plan, plan
+    assert "Sort" not in plan.split("SubPlan")[0], plan  # rows come in index order: no sort of 90,000 rows
+    assert deep_ms < 100, f"a deep page took {deep_ms:.1f} ms"

@@ -242,6 +242,9 @@ def mixed(api_a):
         ({"search": "milk"}, {"Buy milk"}),
         ({"search": "GROCERIES"}, {"Pay bills"}),  # the description counts
         ({"search": "pay bills"}, {"Pay bills"}),
+        ({"search": "bills -groceries"}, set()),
+        ({"search": "read -milk"}, {"Read a book"}),
+        ({"search": '"a book"'}, {"Read a book"}),
         ({"search": "nothing-like-this"}, set()),
     ],
     ids=lambda value: json.dumps(value) if isinstance(value, dict) else None,
@@ -736,6 +739,7 @@ def test_ics_export_is_a_calendar_of_todos(api_a, exported):
     assert todos[0]["RRULE"].to_ical() == b"FREQ=MONTHLY;BYMONTHDAY=1"
     assert todos[0]["DUE"].dt == datetime(2026, 12, 1, 9, tzinfo=UTC)
     assert str(todos[1]["STATUS"]) == "COMPLETED"
+    assert "COMPLETED" not in todos[0]  # only a completed task has a completion moment
 
 
 def test_export_takes_the_list_filters(api_a, exported):
