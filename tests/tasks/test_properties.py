@@ -1,5 +1,7 @@
-"""Property test: any sequence of task operations by several users keeps ownership, timestamps and
-counts consistent with a simple model of what should be there."""
+"""Property test: any sequence of task operations (create, update, tag, toggle, delete, restore) by
+several users keeps ownership, timestamps, tags and counts consistent with a simple model of what should be there."""
+
+from collections import Counter
 
 import pytest
 from django.core.exceptions import ValidationError
@@ -9,6 +11,7 @@ from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, 
 
 from tasks import selectors, services
 from tasks.exceptions import TaskNotFound
+from tasks.selectors import tag_list_of
 
 USERS = ["alice", "bob", "carol"]
 titles = st.text(min_size=0, max_size=210)
@@ -19,8 +22,9 @@ class TaskOperations(RuleBasedStateMachine):
     def __init__(self) -> None:
         super().__init__()
         services.task_delete_all(user_ids=USERS)
-        self.expected: dict[int, dict] = {}  # task id -> {"user", "title", "description", "completed"}
-        self.deleted: set[int] = set()
+        # task id -> {"user", "title", "description", "completed", "tags"}; deleted ones are in the trash
+        self.expected: dict[int, dict] = {}
+        self.deleted: dict[int, dict] = {}
 
     def ids(self) -> list[int]:
         return sorted(self.expected) + sorted(self.deleted)
@@ -36,7 +40,7 @@ class TaskOperations(RuleBasedStateMachine):
             return
         assert valid
         assert task.created_at == task.updated_at
-        self.expected[task.id] = {"user": user, "title": title.strip(), "completed": False,
+        self.expected[task.id] = {"user": user, "title": title.strip(), "completed": False, "tags": [],
                                   "description": description.strip() if description is not None else None}  # fmt: skip
 
     @precondition(lambda self: self.ids())
@@ -85,8 +89,37 @@ class TaskOperations(RuleBasedStateMachine):
             assert not owned
             return
         assert owned
-        del self.expected[task_id]
-        self.deleted.add(task_id)
+        self.deleted[task_id] = self.expected.pop(task_id)
+
+    @precondition(lambda self: self.ids())
+    @rule(data=st.data(), user=st.sampled_from(USERS))
+    def restore(self, data, user):
+        task_id = data.draw(st.sampled_from(self.ids()))
+        trashed = task_id in self.deleted and self.deleted[task_id]["user"] == user
+        try:
+            task = services.task_restore(user_id=user, task_id=task_id)
+        except TaskNotFound:
+            assert not trashed
+            return
+        assert trashed
+        self.expected[task_id] = self.deleted.pop(task_id)
+        assert task.deleted_at is None
+
+    @precondition(lambda self: self.ids())
+    @rule(
+        data=st.data(), user=st.sampled_from(USERS), tags=st.lists(st.sampled_from(["home", "Work", "x"]), max_size=3)
+    )
+    def retag(self, data, user, tags):
+        task_id = data.draw(st.sampled_from(self.ids()))
+        owned = task_id in self.expected and self.expected[task_id]["user"] == user
+        try:
+            task = services.task_update(user_id=user, task_id=task_id, tags=tags)
+        except TaskNotFound:
+            assert not owned
+            return
+        assert owned
+        self.expected[task_id]["tags"] = sorted({tag.lower() for tag in tags})
+        assert tag_list_of(task) == self.expected[task_id]["tags"]
 
     @invariant()
     def every_user_sees_exactly_their_tasks(self):
@@ -100,6 +133,12 @@ class TaskOperations(RuleBasedStateMachine):
                     user, want["title"], want["description"], want["completed"]
                 )  # fmt: skip
                 assert task.updated_at >= task.created_at
+                assert tag_list_of(task) == want["tags"]
+            counts = {tag.name: tag.task_count for tag in selectors.tag_list(user_id=user) if tag.task_count}
+            want_counts = Counter(
+                tag for task in self.expected.values() if task["user"] == user for tag in task["tags"]
+            )
+            assert counts == dict(want_counts)
 
 
 @pytest.mark.django_db
