@@ -1,7 +1,10 @@
 """Fixtures shared by the whole suite: token factories, authenticated clients, tasks, a JWKS server."""
 
 import json
+import logging
 import os
+import re
+import sys
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -19,6 +22,7 @@ from django.core.cache import cache
 from rest_framework.test import APIClient
 
 from tasks.models import Task
+from todo_project.logs import JsonFormatter
 
 # Hypothesis: the same examples on every run by default, so CI is reproducible; explore new ones
 # with HYPOTHESIS_PROFILE=explore (random and more examples) while developing.
@@ -219,3 +223,51 @@ def plugin_token(signing_keys: dict[str, SigningKey], make_token: Callable[..., 
         return make_token(user_id, key=key.private_key, alg=alg, headers={"kid": kid or key.kid}, **claims)
 
     return _make
+
+
+# Nothing secret in the logs -------------------------------------------------------------------
+# Every log record of the whole run is formatted as production formats it and kept; when the run
+# ends, the records are scanned for secrets, tokens and message contents, and any find fails it.
+LEAKS = {
+    "the shared secret": re.compile(re.escape(TEST_SECRET)),
+    "a JWT": re.compile(r"eyJ[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]{5,}\."),
+    "a bearer credential": re.compile(r"Bearer\s+\S"),
+    "an OpenAI key": re.compile(r"sk-[A-Za-z0-9-]{8,}"),
+    "chat or task content": re.compile(r"groceries", re.IGNORECASE),  # said in chats, titles and searches
+}
+
+
+class _LogRecorder(logging.Handler):
+    def __init__(self) -> None:
+        super().__init__(level=logging.DEBUG)
+        self.setFormatter(JsonFormatter())
+        self.lines: list[str] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.lines.append(self.format(record))
+
+
+LOG_RECORDER = _LogRecorder()
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _record_every_log_line() -> Iterator[None]:
+    root, requests = logging.getLogger(), logging.getLogger("todo.requests")
+    levels = root.level, requests.level
+    root.addHandler(LOG_RECORDER)
+    requests.setLevel(logging.INFO)  # the per-request line, as in production
+    yield
+    root.removeHandler(LOG_RECORDER)
+    root.setLevel(levels[0])
+    requests.setLevel(levels[1])
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    leaks = [(what, line) for line in LOG_RECORDER.lines for what, pattern in LEAKS.items() if pattern.search(line)]
+    if leaks:
+        session.exitstatus = pytest.ExitCode.TESTS_FAILED
+        sys.stderr.write(f"\n{len(leaks)} log line(s) leak sensitive data:\n")
+        for what, line in leaks[:20]:
+            sys.stderr.write(f"  {what}: {line[:300]}\n")
+    elif LOG_RECORDER.lines:
+        sys.stderr.write(f"\nLog scan: {len(LOG_RECORDER.lines)} log lines, no secret, token or content in them.\n")
