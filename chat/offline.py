@@ -8,8 +8,9 @@ same turn say how far it got (call a tool, read its result, maybe call another, 
 import json
 import re
 import uuid
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Iterable
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from agents import ModelResponse, Usage
@@ -27,16 +28,52 @@ from openai.types.responses import (
 HELP = (
     "I can manage your tasks. Try:\n"
     "• “add buy milk” or “add a task to call mom”\n"
+    "• “add buy milk tomorrow 5pm high priority #errands” or “add water plants every monday”\n"
     "• “show my tasks”, “what's pending?”, “what have I completed?”\n"
+    "• “what is due this week?”, “what's overdue?”, “show tasks tagged errands”, “show high priority tasks”\n"
     "• “complete task 3” or “mark task 3 as done”\n"
     "• “delete task 3” or “delete the meeting task”\n"
     "• “rename task 3 to Call mom tonight”\n"
-    "• “update task 3 description to bring the receipts”"
+    "• “update task 3 description to bring the receipts”\n"
+    "• “set task 3 priority to high” or “move task 3 to friday”"
 )
 
 DONE_WORDS = r"(?:done|complete|completed|finished)"
 TASK_ID = r"(?:task\s+)?(?:number\s+|no\.?\s*)?#?(?P<id>\d+)"
 QUOTES = "\"'`\u201c\u201d\u2018\u2019"  # straight and curly quotes
+
+# Date phrases the tools understand (through dateparser); the offline model passes them on as said.
+WEEKDAY = r"(?:monday|tuesday|wednesday|thursday|friday|saturday|sunday)"
+MONTH = r"(?:jan|feb|mar|apr|may|jun|jul|aug|sep|sept|oct|nov|dec)[a-z]*"
+ORDINAL = r"\d{1,2}(?:st|nd|rd|th)?"
+CLOCK = r"(?:\d{1,2}(?::\d{2})?\s*(?:am|pm)|\d{1,2}:\d{2}|(?<=at\s)(?:noon|midnight))"
+DAY = (
+    r"(?:today|tonight|tomorrow(?:\s+(?:morning|afternoon|evening|night))?|the\s+day\s+after\s+tomorrow"
+    r"|(?:this|next)\s+(?:week|month|year)|(?:the\s+)?end\s+of\s+(?:the\s+|this\s+|next\s+)?(?:day|week|month|year)"
+    rf"|(?:(?:this|next)\s+)?{WEEKDAY}|in\s+(?:\d+|a|an|one|two|three)\s+(?:hour|day|week|month)s?"
+    rf"|{MONTH}\s+{ORDINAL}(?:,?\s+\d{{4}})?|(?:the\s+)?{ORDINAL}\s+(?:of\s+)?{MONTH}(?:\s+\d{{4}})?"
+    r"|\d{4}-\d{2}-\d{2}(?:t\d{2}:\d{2}(?::\d{2})?(?:z|[+-]\d{2}:?\d{2})?)?)"
+)
+WHEN = rf"(?:{DAY}(?:\s+(?:at\s+)?{CLOCK})?|(?:at\s+)?{CLOCK}(?:\s+{DAY})?)"
+LEVEL = r"(?:high|medium|low)"
+ON_DAYS = rf"(?:{ORDINAL}|last\s+day|{WEEKDAY}s?(?:\s*(?:,|and)\s*{WEEKDAY}s?)*)"
+# What may follow a title in "add …": tried from the end, each at most once ("every monday" before "monday").
+TASK_SUFFIXES = {
+    "recurrence": re.compile(
+        rf"[\s,]+(?P<value>(?:every|each)\s+(?:(?:other|\d+)\s+)?(?:day|week|month|year)s?(?:\s+on\s+(?:the\s+)?{ON_DAYS})?"
+        rf"|(?:every|each)\s+(?:weekday|weekend|{WEEKDAY}s?(?:\s*(?:,|and)\s*{WEEKDAY}s?)*)"
+        r"|on\s+the\s+(?:\d{1,2}(?:st|nd|rd|th)?|last\s+day)\s+of\s+(?:every|each|the)\s+month"
+        rf"|(?:daily|weekly|fortnightly|monthly|yearly|annually)(?:\s+on\s+(?:the\s+)?{ON_DAYS})?)$",
+        re.IGNORECASE,
+    ),
+    "priority": re.compile(
+        rf"[\s,]+(?:with\s+|at\s+)?(?:an?\s+)?\(?(?:(?P<value>{LEVEL})[\s-]+priority|priority\s*:?\s*(?P<value2>{LEVEL}))\)?$",
+        re.IGNORECASE,
+    ),
+    "due": re.compile(rf"(?<!every)(?<!each)[\s,]+(?:(?:due|by)\s+)?(?:on\s+)?(?P<value>{WHEN})$", re.IGNORECASE),
+}
+FIELDS = ("due", "priority", "tags", "recurrence")
+HASHTAG = re.compile(r"(?:^|\s)#(?P<tag>[^\W\d_][\w-]*)")
 
 
 @dataclass(frozen=True)
@@ -106,15 +143,91 @@ def _rule(pattern: str) -> re.Pattern[str]:
     return re.compile(pattern, re.IGNORECASE)
 
 
-def _add(title: str) -> Intent:
-    title = _clean_title(title)
+def _add(text: str) -> Intent:
+    text, fields = _task_fields(text)
+    title = _clean_title(text)
     if not title or title.lower() in {"task", "a task", "todo", "new task"}:
         return Intent(lambda done: "What should the new task be called? Say e.g. “add buy milk”.")
-    return _direct(Call("add_task", {"title": title}))
+    return _direct(Call("add_task", {"title": title, **fields}))
+
+
+def _task_fields(text: str) -> tuple[str, dict[str, Any]]:
+    """Take the #tags, and the recurrence, priority and due date said after the title, out of `text`."""
+    tags = list(dict.fromkeys(tag.lower() for tag in HASHTAG.findall(text)))
+    text = HASHTAG.sub("", text).strip()
+    fields: dict[str, Any] = {}
+    while found := _last_field(text, fields):
+        name, match = found
+        fields[name] = (match["value"] or match.groupdict().get("value2") or "").strip()
+        text = text[: match.start()].rstrip(" ,;")
+    if "priority" in fields:
+        fields["priority"] = fields["priority"].lower()
+    if tags:
+        fields["tags"] = tags
+    return re.sub(r"\s+and$", "", text), fields
 
 
 PENDING_WORDS = r"pending|open|unfinished|incomplete|outstanding|left|remaining|to\s?-?do|not\s+done"
 COMPLETED_WORDS = r"completed|done|finished|accomplished"
+
+
+LIST_LIKE = (
+    r"^(?:what|which|show|list|display|view|see|get|give|any(?:thing)?|how\s+many|do\s+i\s+have|is\s+there"
+    r"|are\s+there|tell\s+me|due|overdue)\b|\b(?:tasks?|todos?|to-?dos?)\b"
+)
+TAG_FILTER = re.compile(
+    r"(?:\btagged\s+(?:with\s+|as\s+)?#?|\bwith\s+(?:the\s+)?tags?\s+#?|#)"
+    r"(?P<tags>[^\W\d_][\w-]*(?:\s*(?:,|\bor\b)\s*#?[^\W\d_][\w-]*)*)",
+    re.IGNORECASE,
+)
+PRIORITY_FILTER = re.compile(
+    rf"\b(?P<levels>{LEVEL}(?:\s*(?:,|\bor\b|\band\b)\s*{LEVEL})*)[\s-]+priority\b|\bpriority\s+(?P<level>{LEVEL})\b",
+    re.IGNORECASE,
+)
+DUE_FILTER = re.compile(
+    rf"\bdue\s+(?:(?P<prep>on|by|before|until)\s+)?(?P<when>today|tonight|tomorrow|(?:this|next)\s+(?:week|month)|{WEEKDAY})\b",
+    re.IGNORECASE,
+)
+
+
+def _last_field(text: str, found: dict[str, Any]) -> tuple[str, re.Match[str]] | None:
+    """The first field not found yet (recurrence, priority, due) that ends `text`."""
+    for name, pattern in TASK_SUFFIXES.items():
+        if name not in found and (match := pattern.search(text)):
+            return name, match
+    return None
+
+
+def _filtered_list(command: str) -> Intent | None:
+    """A question about some tasks ("what is due this week", "show tasks tagged errands"), or None."""
+    arguments: dict[str, Any] = {}
+    if match := TAG_FILTER.search(command):
+        arguments["tag"] = ",".join(re.findall(r"[^\W\d_][\w-]*", re.sub(r"\bor\b", ",", match["tags"]))).lower()
+    if match := PRIORITY_FILTER.search(command):
+        arguments["priority"] = ",".join(re.findall(LEVEL, (match["levels"] or match["level"]).lower()))
+    if re.search(r"\b(?:overdue|past\s+due)\b", command, re.IGNORECASE):
+        arguments["overdue"] = True
+    elif match := DUE_FILTER.search(command):
+        arguments |= _due_range(match["prep"], match["when"])
+    if not arguments:
+        return None
+    if re.search(rf"\b(?:{PENDING_WORDS})\b", command, re.IGNORECASE):
+        arguments["status"] = "pending"
+    elif re.search(rf"\b(?:{COMPLETED_WORDS})\b", command, re.IGNORECASE):
+        arguments["status"] = "completed"
+    elif "due_before" in arguments:
+        arguments["status"] = "pending"  # what is due is what is still to do
+    return _direct(Call("list_tasks", arguments))
+
+
+def _due_range(prep: str | None, when: str) -> dict[str, str]:
+    """Filter bounds for "due <when>": today and this week include what is overdue, other days are exact."""
+    when = " ".join(when.lower().split()).replace("tonight", "today")
+    if prep and prep.lower() == "before":
+        return {"due_before": f"start of {when}"}
+    if prep or when == "today" or when.startswith("this "):
+        return {"due_before": f"end of {when}"}
+    return {"due_after": f"start of {when}", "due_before": f"end of {when}"}
 
 
 def _status_question(words: str) -> str:
@@ -126,7 +239,23 @@ def _status_question(words: str) -> str:
 
 
 # First match wins; patterns are tried on the message without its final punctuation.
-RULES: list[tuple[re.Pattern[str], Callable[[re.Match[str]], Intent]]] = [
+RULES: list[tuple[re.Pattern[str], Callable[[re.Match[str]], Intent | None]]] = [
+    (
+        _rule(rf"^(?:set|change|update|make)\s+{TASK_ID}(?:'s)?\s+priority\s+(?:to\s+|as\s+)?(?P<level>{LEVEL}|none)$"),
+        lambda m: _direct(Call("update_task", {"task_id": int(m["id"]), "priority": m["level"].lower()})),
+    ),
+    (
+        _rule(rf"^make\s+{TASK_ID}\s+(?P<level>{LEVEL})[\s-]+priority$"),
+        lambda m: _direct(Call("update_task", {"task_id": int(m["id"]), "priority": m["level"].lower()})),
+    ),
+    (
+        _rule(
+            rf"^(?:(?:move|reschedule|postpone|push)\s+{TASK_ID}\s+(?:to|till|until)"
+            rf"|(?:set|change)\s+{TASK_ID.replace('id>', 'id2>')}(?:'s)?\s+due(?:\s+date)?\s+(?:to|as)"
+            rf"|{TASK_ID.replace('id>', 'id3>')}\s+is\s+due(?:\s+on|\s+by)?)\s+(?P<when>{WHEN})$"
+        ),
+        lambda m: _direct(Call("update_task", {"task_id": int(m["id"] or m["id2"] or m["id3"]), "due": m["when"]})),
+    ),
     (
         _rule(
             rf"^(?:update|change|set|edit)\s+(?:the\s+)?(?:description\s+of\s+{TASK_ID}"
@@ -166,6 +295,14 @@ RULES: list[tuple[re.Pattern[str], Callable[[re.Match[str]], Intent]]] = [
         ),
         lambda m: _add(m["title"]),
     ),
+    (_rule(LIST_LIKE), lambda m: _filtered_list(m.string)),
+    (
+        _rule(
+            r"^(?:find|search(?:\s+for)?|look\s+for)\s+(?:my\s+)?(?:tasks?\s+)?"
+            r"(?:about\s+|with\s+|containing\s+|mentioning\s+|matching\s+|for\s+)?(?:the\s+)?(?P<q>.+?)(?:\s+tasks?)?$"
+        ),
+        lambda m: _direct(Call("list_tasks", {"search": m["q"].strip(QUOTES)})),
+    ),
     (_rule(_status_question(PENDING_WORDS)), lambda m: _list("pending")),
     (_rule(_status_question(COMPLETED_WORDS)), lambda m: _list("completed")),
     (_rule(r"\b(?:tasks?|todos?|to-?dos?|list)\b"), lambda m: _list("all")),
@@ -197,8 +334,8 @@ def understand(message: str) -> Intent:
             return _by_name(action, match["name"].strip(QUOTES))
     for pattern, build in RULES:
         match = pattern.search(command)
-        if match:
-            return build(match)
+        if match and (intent := build(match)):
+            return intent
     return Intent(lambda done: HELP)
 
 
@@ -209,23 +346,27 @@ def _means_all(command: str) -> bool:
 def _reply(step: tuple[Call, Any]) -> str:
     call, result = step
     if isinstance(result, list):
-        status = call.arguments.get("status", "all")
-        qualifier = "" if status == "all" else f"{status} "
-        if not result:
-            return f"You have no {qualifier}tasks."
-        lines = [f"• {task['id']}: {task['title']}{' ✓' if task['completed'] else ''}" for task in result]
-        return f"Here are your {qualifier}tasks ({len(result)}):\n" + "\n".join(lines)
+        return _list_reply(call.arguments, result)
     if not isinstance(result, dict):
         return "Something went wrong; please try again."
     task_id, title = result.get("task_id"), result.get("title")
     match result.get("status"):
         case "created":
+            details = _details(result, FIELDS, only_set=True)
+            if details:
+                return f"Added “{title}” (task {task_id}), {', '.join(details)}."
             return f"Added “{title}” to your tasks (task {task_id})."
         case "completed":
-            return f"Marked task {task_id} “{title}” as complete. Nice work!"
+            text = f"Marked task {task_id} “{title}” as complete. Nice work!"
+            if result.get("next_due_at"):
+                text += f" It repeats {result.get('repeats')}: next {_due_text(result['next_due_at'])}."
+            return text
         case "deleted":
             return f"Deleted task {task_id} “{title}”."
         case "updated":
+            details = _details(result, [name for name in FIELDS if name in call.arguments])
+            if details:
+                return f"Updated task {task_id} “{title}”: {', '.join(details)}."
             return f"Updated task {task_id}: it is now “{title}”."
         case "not_found":
             return f"I couldn't find task {task_id} among your tasks, so nothing changed."
@@ -233,6 +374,68 @@ def _reply(step: tuple[Call, Any]) -> str:
             errors = result.get("errors") or {}
             details = "; ".join(f"{field}: {' '.join(messages)}" for field, messages in errors.items())
             return f"I couldn't do that ({details or 'invalid request'})."
+
+
+def _details(task: dict[str, Any], fields: Iterable[str], *, only_set: bool = False) -> list[str]:
+    """Phrases for a task's due date, priority, tags and repetition, e.g. "due tomorrow (Thu 26 Nov)"."""
+    due_at, priority = task.get("due_at"), task.get("priority", "none")
+    tags, repeats = task.get("tags"), task.get("repeats")
+    phrases = {
+        "due": _due_text(due_at) if due_at else "no due date",
+        "priority": f"{priority} priority" if priority != "none" else "no priority",
+        "tags": " ".join(f"#{tag}" for tag in tags) if tags else "no tags",
+        "recurrence": f"repeats {repeats}" if repeats else "does not repeat",
+    }
+    present = {"due": due_at, "priority": priority != "none", "tags": tags, "recurrence": repeats}
+    return [phrases[name] for name in fields if present[name] or not only_set]
+
+
+def _due_text(value: str) -> str:
+    """ "due tomorrow (Thu 26 Nov)", "due Fri 27 Nov, 17:00": in the offset the tool gave (the user's zone)."""
+    try:
+        due = datetime.fromisoformat(value)
+    except (TypeError, ValueError):
+        return f"due {value}"
+    today = datetime.now(due.tzinfo).date()
+    label = f"{due:%a} {due.day} {due:%b}" + (f" {due.year}" if due.year != today.year else "")
+    if (due.hour, due.minute) != (23, 59):  # the tools' time for a day without one
+        label += f", {due:%H:%M}"
+    relative = {-1: "yesterday", 0: "today", 1: "tomorrow"}.get((due.date() - today).days)
+    return f"due {relative} ({label})" if relative else f"due {label}"
+
+
+def _list_reply(arguments: dict[str, Any], tasks: list[Any]) -> str:
+    qualifier = _qualifier(arguments)
+    if not tasks:
+        return f"You have no {qualifier}."
+    lines = []
+    for task in tasks:
+        details = _details(task, FIELDS, only_set=True)
+        line = f"• {task['id']}: {task['title']}{' ✓' if task['completed'] else ''}"
+        lines.append(line + (f" — {', '.join(details)}" if details else ""))
+    return f"Here are your {qualifier} ({len(tasks)}):\n" + "\n".join(lines)
+
+
+def _qualifier(arguments: dict[str, Any]) -> str:
+    """ "tasks" with the filters in words: "pending high priority tasks tagged #errands due by the end of this week"."""
+    words = [arguments[name] for name in ("status",) if arguments.get(name, "all") != "all"]
+    if arguments.get("overdue"):
+        words.append("overdue")
+    if arguments.get("priority"):
+        words.append(arguments["priority"].replace(",", " or ") + " priority")
+    words.append("tasks")
+    if arguments.get("tag"):
+        words.append("tagged " + " or ".join(f"#{tag}" for tag in arguments["tag"].split(",")))
+    before, after = arguments.get("due_before"), arguments.get("due_after")
+    if before and after and before.removeprefix("end of ") == after.removeprefix("start of "):
+        words.append(f"due {after.removeprefix('start of ')}")
+    elif before:
+        words.append(f"due by the {before}" if before.startswith("end of ") else f"due before {before}")
+    elif after:
+        words.append(f"due from {after}")
+    if arguments.get("search"):
+        words.append(f"matching “{arguments['search']}”")
+    return " ".join(words)
 
 
 def next_step(items: list[Any]) -> Call | str:

@@ -51,10 +51,10 @@ def conversation_delete(*, user_id: str, conversation_id: int) -> None:
     selectors.conversation_get(user_id=user_id, conversation_id=conversation_id).delete()
 
 
-def chat_send(*, user_id: str, message: str, conversation_id: int | None = None) -> ChatReply:
-    """One turn, answered when complete."""
+def chat_send(*, user_id: str, message: str, conversation_id: int | None = None, time_zone: str = "UTC") -> ChatReply:
+    """One turn, answered when complete; the tools read dates in `time_zone` (an IANA name)."""
     conversation, input_items = _begin(user_id=user_id, message=message, conversation_id=conversation_id)
-    context = ChatContext(user_id=user_id)
+    context = ChatContext(user_id=user_id, time_zone=time_zone)
     try:
         reply = async_to_sync(run_turn)(context, input_items)
     except ChatProviderError as exc:
@@ -64,13 +64,15 @@ def chat_send(*, user_id: str, message: str, conversation_id: int | None = None)
     return ChatReply(conversation.pk, reply, public_tool_calls(context.tool_calls))
 
 
-def chat_stream(*, user_id: str, message: str, conversation_id: int | None = None) -> Iterator[tuple[str, Any]]:
+def chat_stream(
+    *, user_id: str, message: str, conversation_id: int | None = None, time_zone: str = "UTC"
+) -> Iterator[tuple[str, Any]]:
     """The same turn as events: ("delta", text), ("tool_call", call), then ("done", reply) or ("error", …).
 
     The conversation is found (or a ConversationNotFound raised) before the first event. The
     agent runs in a thread of its own, so a WSGI server can send each event as it happens."""
     conversation, input_items = _begin(user_id=user_id, message=message, conversation_id=conversation_id)
-    context = ChatContext(user_id=user_id)
+    context = ChatContext(user_id=user_id, time_zone=time_zone)
     events: queue.Queue[tuple[str, Any] | None] = queue.Queue()
 
     def produce() -> None:

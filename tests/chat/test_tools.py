@@ -27,11 +27,15 @@ def test_tools_are_named_and_shaped_as_the_contract_says():
     tools = {tool.name: tool.params_json_schema for tool in build_agent().tools}
 
     assert set(tools) == {"add_task", "list_tasks", "complete_task", "delete_task", "update_task"}
-    assert set(tools["add_task"]["properties"]) == {"title", "description"}
+    fields = {"priority", "tags", "due", "recurrence"}
+    assert set(tools["add_task"]["properties"]) == {"title", "description", *fields}
     assert tools["list_tasks"]["properties"]["status"]["enum"] == ["all", "pending", "completed"]
+    assert set(tools["list_tasks"]["properties"]) == {
+        "status", "priority", "tag", "due_before", "due_after", "overdue", "search",
+    }  # fmt: skip
     assert set(tools["complete_task"]["properties"]) == {"task_id"}
     assert set(tools["delete_task"]["properties"]) == {"task_id"}
-    assert set(tools["update_task"]["properties"]) == {"task_id", "title", "description"}
+    assert set(tools["update_task"]["properties"]) == {"task_id", "title", "description", *fields}
     assert all("user" not in name for schema in tools.values() for name in schema["properties"])
 
 
@@ -59,7 +63,9 @@ def test_list_tasks_is_scoped_and_shaped(task_factory):
 
     [call] = run_tool(USER_A, "list_tasks", status="completed")
 
-    assert call["result"] == [{"id": mine.id, "title": "Mine", "completed": True}]
+    assert call["result"] == [
+        {"id": mine.id, "title": "Mine", "completed": True, "priority": "none", "tags": [], "due_at": None}
+    ]
 
 
 def test_update_task_without_changes_is_invalid(task_factory):
@@ -78,7 +84,19 @@ SCENARIOS = [
     ("blank-title", {"title": "  "}, "update_task", {"title": "  ", "description": None}, None),
     ("too-long-title", {"title": "x" * 201}, "update_task", {"title": "x" * 201, "description": None}, None),
     ("delete", None, "delete_task", {}, "deleted"),
+    (
+        "priority-and-tags",
+        {"priority": "high", "tags": ["Errands", "home"]},
+        "update_task",
+        {"priority": "high", "tags": ["Errands", "home"]},
+        {"priority_name": "high", "tags": ["errands", "home"]},
+    ),
+    ("bad-tag", {"tags": ["a/b"]}, "update_task", {"tags": ["a/b"]}, None),
 ]
+
+
+def _value(task, field):
+    return sorted(task.tags.values_list("name", flat=True)) if field == "tags" else getattr(task, field)
 
 
 @pytest.mark.parametrize(
@@ -115,4 +133,4 @@ def test_rest_and_agent_tool_agree(api_a, task_factory, case, rest_body, tool, t
             assert not exists
         else:
             task.refresh_from_db()
-            assert all(getattr(task, field) == value for field, value in outcome.items())
+            assert all(_value(task, field) == value for field, value in outcome.items())
