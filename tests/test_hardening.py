@@ -2,6 +2,7 @@
 
 import json
 import logging
+import re
 import time
 
 import pytest
@@ -177,3 +178,32 @@ def test_admin_can_move():
 
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == "200 404"
+
+
+CSP_SCRIPT_SRC = re.compile(r"script-src 'self'(;|$)")
+
+
+@pytest.mark.parametrize("path", ["/api/docs/", "/admin/login/"], ids=["docs", "admin"])
+def test_docs_and_admin_load_only_their_own_scripts_under_a_csp(client, path):
+    response = client.get(path)
+    page = response.content.decode()
+
+    assert response.status_code == 200
+    policy = response["Content-Security-Policy"]
+    assert CSP_SCRIPT_SRC.search(policy), policy
+    assert "frame-ancestors 'none'" in policy
+    assert "<script>" not in page.replace(" ", "")  # no inline script: 'self' would block it
+    sources = re.findall(r'(?:src|href)="([^"]+)"', page)
+    assert sources
+    assert all(not source.startswith(("http:", "https:", "//")) for source in sources), sources
+
+
+def test_the_docs_start_script_and_swagger_ui_are_served_here(client, settings):
+    settings.WHITENOISE_USE_FINDERS = True  # as after collectstatic (make serve), without running it
+    page = client.get("/api/docs/").content.decode()
+    scripts = re.findall(r'<script src="([^"]+)"', page)
+
+    for script in scripts:
+        response = client.get(script)
+        assert response.status_code == 200, script
+        assert b"".join(response.streaming_content if response.streaming else [response.content])

@@ -72,6 +72,7 @@ INSTALLED_APPS = [
     "corsheaders",
     "rest_framework",
     "drf_spectacular",
+    "drf_spectacular_sidecar",  # Swagger UI served from here, not a CDN (the CSP allows only 'self')
     "todo_project.apps.ProjectConfig",
     "tasks",
     "chat",
@@ -88,7 +89,25 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "csp.middleware.CSPMiddleware",
 ]
+
+# Content-Security-Policy on every response: the admin and the API docs load only their own scripts
+# and styles (Swagger UI comes from drf-spectacular-sidecar, its start script from a URL, not inline).
+# Inline style attributes stay allowed: the admin and Swagger UI set some.
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": ["'self'"],
+        "script-src": ["'self'"],
+        "style-src": ["'self'", "'unsafe-inline'"],
+        "img-src": ["'self'", "data:"],
+        "connect-src": ["'self'"],
+        "object-src": ["'none'"],
+        "base-uri": ["'self'"],
+        "form-action": ["'self'"],
+        "frame-ancestors": ["'none'"],
+    }
+}
 
 ROOT_URLCONF = "todo_project.urls"
 ADMIN_URL = os.environ.get("ADMIN_URL", "admin/").strip("/") + "/"  # move it off the well-known path
@@ -249,6 +268,9 @@ SPECTACULAR_SETTINGS = {
         "todo_project.schema.describe_request_rules",
     ],
     "SWAGGER_UI_SETTINGS": {"persistAuthorization": True},
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
 }
 
 # JSON lines in production (one per request from todo_project.middleware), plain text in debug.

@@ -1,7 +1,7 @@
 from django.conf import settings
 from django.contrib import admin
 from django.urls import include, path, re_path
-from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
 import todo_project.schema  # noqa: F401  (registers the bearer scheme)
 from todo_project import views
@@ -11,7 +11,7 @@ urlpatterns = [
     re_path(r"^health/ready/?$", views.ready, name="ready"),
     path(settings.ADMIN_URL, admin.site.urls),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
-    path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="docs"),
+    path("api/docs/", SpectacularSwaggerSplitView.as_view(url_name="schema"), name="docs"),
     path("api/<str:user_id>/", include("tasks.urls")),
     path("api/<str:user_id>/", include("chat.urls")),
     # Unknown paths under /api/ answer JSON even with DEBUG on (no HTML debug page for API clients).
