@@ -131,6 +131,23 @@ def test_cors_allows_the_configured_origin_with_credentials(client, settings):
     assert "authorization" in response["Access-Control-Allow-Headers"]
 
 
+def test_cors_lets_a_browser_use_the_api_headers_and_read_etags(client, settings, api_a, task_factory):
+    settings.CORS_ALLOWED_ORIGINS = ["https://app.example.com"]
+    asked = "authorization, content-type, idempotency-key, if-match, if-none-match, x-timezone, x-request-id"
+
+    preflight = client.options(
+        "/api/user-a/tasks/1", HTTP_ORIGIN="https://app.example.com", HTTP_ACCESS_CONTROL_REQUEST_METHOD="PATCH",
+        HTTP_ACCESS_CONTROL_REQUEST_HEADERS=asked,
+    )  # fmt: skip
+    task = task_factory()
+    answer = api_a.get(f"/api/user-a/tasks/{task.id}", HTTP_ORIGIN="https://app.example.com")
+
+    allowed = {header.strip() for header in preflight["Access-Control-Allow-Headers"].split(",")}
+    assert {header.strip() for header in asked.split(",")} <= allowed
+    exposed = {header.strip() for header in answer["Access-Control-Expose-Headers"].split(",")}
+    assert {"etag", "retry-after", "x-request-id"} <= exposed
+
+
 def test_cors_refuses_other_origins(client, settings):
     settings.CORS_ALLOWED_ORIGINS = ["https://app.example.com"]
 

@@ -6,6 +6,7 @@ from datetime import timedelta
 from pathlib import Path
 
 import dj_database_url
+from corsheaders.defaults import default_headers as default_cors_headers
 from django.core.exceptions import ImproperlyConfigured
 from dotenv import load_dotenv
 
@@ -149,15 +150,19 @@ TEMPLATES = [
 # Database: SQLite in the project by default; DATABASE_URL=postgres://… uses psycopg 3 with
 # Django's connection pool (which requires CONN_MAX_AGE = 0).
 DATABASES = {
-    "default": dj_database_url.config(default=f"sqlite:///{BASE_DIR / 'db.sqlite3'}"),
+    "default": dj_database_url.parse(os.environ.get("DATABASE_URL") or f"sqlite:///{BASE_DIR / 'db.sqlite3'}"),
 }
 if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
     DATABASES["default"]["CONN_MAX_AGE"] = 0
+    # Per worker process: a request holds one connection, so THREADS (default 4) plus streaming chats
+    # need few. Size the total (hosts * WEB_CONCURRENCY * max_size) under PostgreSQL's max_connections.
     DATABASES["default"].setdefault("OPTIONS", {})["pool"] = {
-        "min_size": get_int_from_env("DB_POOL_MIN_SIZE", 10),
-        "max_size": get_int_from_env("DB_POOL_MAX_SIZE", 30),
+        "min_size": get_int_from_env("DB_POOL_MIN_SIZE", 2),
+        "max_size": get_int_from_env("DB_POOL_MAX_SIZE", 10),
         "timeout": get_int_from_env("DB_POOL_TIMEOUT", 10),
     }
+    # Behind PgBouncer in transaction mode (e.g. Neon's -pooler host), server-side cursors break.
+    DATABASES["default"]["DISABLE_SERVER_SIDE_CURSORS"] = get_bool_from_env("DB_DISABLE_SERVER_SIDE_CURSORS", False)
 elif DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # WAL lets readers run beside a writer; IMMEDIATE makes writers queue instead of failing.
     DATABASES["default"]["OPTIONS"] = {
@@ -188,6 +193,18 @@ STORAGES = {
 
 CORS_ALLOWED_ORIGINS = get_list(os.environ.get("CORS_ALLOWED_ORIGINS", "http://localhost:3000"))
 CORS_ALLOW_CREDENTIALS = True
+# The API's own request headers, and the response headers a browser client needs to read.
+CORS_ALLOW_HEADERS = (
+    *default_cors_headers,
+    "idempotency-key",
+    "if-match",
+    "if-none-match",
+    "x-request-id",
+    "x-timezone",
+)
+CORS_EXPOSE_HEADERS = ["etag", "retry-after", "x-request-id", "idempotent-replayed", "content-disposition"]
+# The admin's forms behind a proxy that rewrites Host (scheme://host[:port], comma-separated).
+CSRF_TRUSTED_ORIGINS = get_list(os.environ.get("CSRF_TRUSTED_ORIGINS", ""))
 
 # Better Auth: HS256 tokens signed with the shared secret, and the jwt plugin's keys from its JWKS.
 BETTER_AUTH_SECRET = get_secret("BETTER_AUTH_SECRET", debug_default="insecure-development-secret-change-me-0123456789")
