@@ -2,6 +2,7 @@
 
 import base64
 import json
+import threading
 import time
 from collections.abc import Callable
 from types import SimpleNamespace
@@ -260,3 +261,38 @@ def test_mint_token_round_trips(settings):
     assert claims["sub"] == "minted"
     assert claims["exp"] - claims["iat"] == 60
     assert auth.verify_token(token).id == "minted"
+
+
+@pytest.mark.django_db(transaction=True)
+def test_many_requests_during_a_slow_jwks_outage_fail_fast_and_fetch_little(better_auth, plugin_token, settings):
+    """A slow or dead JWKS must not tie up the worker threads: one bounded fetch, then quick 503s."""
+    settings.BETTER_AUTH_JWKS_TIMEOUT = 0.3
+    better_auth.delay = 2
+    token = plugin_token("EdDSA")
+    statuses, durations = [], []
+    APIClient().get("/api/user-a/tasks")  # warm up: the first request imports the views (not what is timed)
+
+    def request() -> None:
+        client = APIClient()
+        client.credentials(HTTP_AUTHORIZATION=f"Bearer {token}")
+        started = time.monotonic()
+        statuses.append(client.get("/api/user-a/tasks").status_code)
+        durations.append(time.monotonic() - started)
+
+    threads = [threading.Thread(target=request) for _ in range(16)]
+    started = time.monotonic()
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    total = time.monotonic() - started
+    unknown_kids = [plugin_token("EdDSA", kid=f"random-{n}") for n in range(50)]  # a flood of made-up kids
+    for forged in unknown_kids:
+        client = APIClient()
+        client.credentials(HTTP_AUTHORIZATION=f"Bearer {forged}")
+        assert client.get("/api/user-a/tasks").status_code in {401, 503}
+
+    assert statuses == [503] * 16
+    assert max(durations) < 1.5, durations
+    assert total < 2.5
+    assert better_auth.fetches <= 2  # not one per request or per forged kid
