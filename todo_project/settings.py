@@ -77,6 +77,7 @@ INSTALLED_APPS = [
     "todo_project.apps.ProjectConfig",
     "tasks",
     "chat",
+    "mcp_server",
 ]
 
 MIDDLEWARE = [
@@ -305,7 +306,8 @@ LOGGING = {
         # The request line says it all; Django's own 4xx warnings would repeat it.
         "django.request": {"level": "ERROR"},
         "todo.requests": {"level": "INFO" if LOG_FORMAT == "json" else "WARNING"},
-        **{name: {"level": "WARNING"} for name in ["httpx", "httpx2", "openai", "openai.agents"]},
+        # Chatty libraries; the MCP SDK announces each /mcp request's session in three INFO lines.
+        **{name: {"level": "WARNING"} for name in ["httpx", "httpx2", "openai", "openai.agents", "mcp.server"]},
     },
 }
 

@@ -4,6 +4,7 @@ from django.urls import include, path, re_path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
 import todo_project.schema  # noqa: F401  (registers the bearer scheme)
+from mcp_server import views as mcp_views
 from todo_project import views
 
 urlpatterns = [
@@ -14,6 +15,7 @@ urlpatterns = [
     path("api/docs/", SpectacularSwaggerSplitView.as_view(url_name="schema"), name="docs"),
     path("api/<str:user_id>/", include("tasks.urls")),
     path("api/<str:user_id>/", include("chat.urls")),
+    re_path(r"^mcp/?$", mcp_views.mcp, name="mcp"),
     # Unknown paths under /api/ answer JSON even with DEBUG on (no HTML debug page for API clients).
     re_path(r"^api/", views.api_not_found),
 ]

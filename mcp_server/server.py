@@ -1,0 +1,276 @@
+"""The MCP server: the chat assistant's five task tools for MCP clients, over tasks.services and tasks.filters.
+
+The user is never a tool argument. Over HTTP it is the Bearer token's: the view puts it in the ASGI
+scope's state, and the SDK hands each tool that request. Over stdio it is the user the command was
+started for, in the server's lifespan state. A tool answers the same JSON as the chat assistant's.
+"""
+
+import functools
+import json
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+from datetime import UTC, datetime
+from typing import Annotated, Any, Literal
+
+from asgiref.sync import sync_to_async
+from django.core.exceptions import ValidationError
+from django.db import close_old_connections
+from mcp.server.mcpserver import Context, MCPServer
+from mcp.server.mcpserver.exceptions import ToolError
+from mcp.types import CallToolResult, TextContent, ToolAnnotations
+from pydantic import Field
+
+from tasks import recurrence as rrule
+from tasks import selectors, services
+from tasks.exceptions import TaskNotFound
+from tasks.filters import task_query
+
+NAME = "todo-backend"
+USER_ID = "user_id"  # the key of the caller in the ASGI scope's state (HTTP) or the lifespan state (stdio)
+LIST_LIMIT = 100
+CLEARS = {"", "none", "null"}
+FAILED = {"not_found", "invalid"}
+NOTHING_TO_CHANGE = "Give at least one field to change."
+INSTRUCTIONS = (
+    "The user's todo list: add, list (with filters), complete, update and delete tasks. Task ids come from "
+    "list_tasks. Dates are ISO 8601 with a time zone offset, e.g. 2026-12-01T09:00:00+01:00."
+)
+
+Priority = Literal["none", "low", "medium", "high"]
+ISO = "ISO 8601 with an offset, e.g. 2026-12-01T09:00:00+01:00 or 2026-12-01T08:00:00Z"
+TaskId = Annotated[int, Field(description="The task's id, as shown by list_tasks.")]
+Title = Annotated[str, Field(description='A short title, 1 to 200 characters, e.g. "Buy milk".')]
+Description = Annotated[str | None, Field(description="Optional details, up to 1000 characters.")]
+PriorityArg = Annotated[Priority | None, Field(description='"none" (the default), "low", "medium" or "high".')]
+Tags = Annotated[list[str] | None, Field(description='Tag names without "#", e.g. ["errands", "home"].')]
+Due = Annotated[str | None, Field(description=f"When it is due: {ISO}.")]
+Recurrence = Annotated[
+    str | None,
+    Field(description='How it repeats from its due date, as an RRULE, e.g. "FREQ=WEEKLY;BYDAY=MO,WE" (needs a due).'),
+]
+Status = Annotated[
+    Literal["all", "pending", "completed"],
+    Field(description='"all" (the default), "pending" (not completed yet) or "completed".'),
+]
+
+
+# Plumbing ---------------------------------------------------------------------------------------
+
+
+def _user_id(ctx: Context) -> str:
+    request = ctx.request_context.request
+    state = request.scope.get("state", {}) if request is not None else ctx.request_context.lifespan_context
+    user_id = state.get(USER_ID)
+    if not user_id:
+        raise ToolError("No authenticated user.")  # never reached through the view or the command: fail closed
+    return user_id
+
+
+def _on_fresh_connection(work: Callable[[str], Any]) -> Callable[[str], Any]:
+    def recycled(user_id: str) -> Any:
+        close_old_connections()
+        try:
+            return work(user_id)
+        finally:
+            close_old_connections()
+
+    return recycled
+
+
+async def _run(ctx: Context, work: Callable[[str], Any]) -> CallToolResult:
+    """`work(user_id)` on Django's thread for the request, answered as the chat tool's JSON (failures flagged)."""
+    user_id = _user_id(ctx)
+    if ctx.request_context.request is None:
+        # stdio: one long process, without the request cycle that recycles connections over HTTP.
+        work = _on_fresh_connection(work)
+    try:
+        result = await sync_to_async(work, thread_sensitive=True)(user_id)
+    except TaskNotFound as exc:
+        result = {"task_id": exc.task_id, "status": "not_found", "error": str(exc)}
+    except ValidationError as exc:
+        errors = exc.message_dict if hasattr(exc, "error_dict") else {"detail": exc.messages}
+        result = {"status": "invalid", "errors": errors}
+    failed = isinstance(result, dict) and result.get("status") in FAILED
+    text = json.dumps(result, ensure_ascii=False)
+    return CallToolResult(content=[TextContent(type="text", text=text)], is_error=failed)
+
+
+def _moment(name: str, text: str) -> datetime:
+    try:
+        moment = datetime.fromisoformat(text.strip())
+    except ValueError:
+        moment = None
+    if moment is None or moment.utcoffset() is None:
+        raise ValidationError(
+            {name: [f"Give an ISO 8601 date and time with an offset, e.g. 2026-12-01T09:00:00+01:00, not {text!r}."]}
+        )
+    return moment
+
+
+def _iso(moment: datetime) -> str:
+    return moment.astimezone(UTC).isoformat(timespec="seconds")
+
+
+def _summary(task: Any, status: str) -> dict[str, Any]:
+    summary: dict[str, Any] = {"task_id": task.id, "status": status, "title": task.title}
+    if task.priority_name != "none":
+        summary["priority"] = task.priority_name
+    if tags := selectors.tag_list_of(task):
+        summary["tags"] = tags
+    if task.due_at:
+        summary["due_at"] = _iso(task.due_at)
+    if task.recurrence:
+        summary["recurrence"] = task.recurrence
+        summary["repeats"] = rrule.describe(task.recurrence)
+    return summary
+
+
+def _item(task: Any) -> dict[str, Any]:
+    item = {
+        "id": task.id,
+        "title": task.title,
+        "completed": task.completed,
+        "priority": task.priority_name,
+        "tags": selectors.tag_list_of(task),
+        "due_at": _iso(task.due_at) if task.due_at else None,
+    }
+    if task.recurrence:
+        item["repeats"] = rrule.describe(task.recurrence)
+    return item
+
+
+# Tools ------------------------------------------------------------------------------------------
+
+
+async def add_task(
+    ctx: Context,
+    title: Title,
+    description: Description = None,
+    priority: PriorityArg = None,
+    tags: Tags = None,
+    due: Due = None,
+    recurrence: Recurrence = None,
+) -> CallToolResult:
+    """Add a new task to the user's list."""
+
+    def create(user_id: str) -> dict[str, Any]:
+        task = services.task_create(
+            user_id=user_id, title=title, description=description, priority=priority or "none", tags=tags or (),
+            due_at=_moment("due", due) if due else None, recurrence=recurrence or None,
+        )  # fmt: skip
+        return _summary(task, "created")
+
+    return await _run(ctx, create)
+
+
+async def list_tasks(
+    ctx: Context,
+    status: Status = "all",
+    priority: Annotated[
+        str | None, Field(description='"none", "low", "medium" or "high"; several separated by commas: "high,medium".')
+    ] = None,
+    tag: Annotated[str | None, Field(description="A tag name; several separated by commas match any of them.")] = None,
+    due_before: Annotated[str | None, Field(description=f"Due before this moment: {ISO}.")] = None,
+    due_after: Annotated[str | None, Field(description=f"Due at or after this moment: {ISO}.")] = None,
+    overdue: Annotated[bool | None, Field(description="true: pending and past due; false: the others.")] = None,
+    search: Annotated[str | None, Field(description="Words to find in the title or description.")] = None,
+    ordering: Annotated[
+        str | None,
+        Field(
+            description="Comma-separated fields, '-' for descending: created_at, updated_at, due_at, priority, title, "
+            "position. Default: newest first, or soonest due first when filtering by due date."
+        ),
+    ] = None,
+) -> CallToolResult:
+    """List the user's tasks (at most 100). Filters combine: every one given must hold."""
+
+    def query(user_id: str) -> list[dict[str, Any]]:
+        params: dict[str, Any] = {"status": status, "priority": priority, "tag": tag, "search": search}
+        if overdue is not None:
+            params["overdue"] = str(overdue).lower()
+        for name, text in (("due_before", due_before), ("due_after", due_after)):
+            if text:
+                params[name] = _moment(name, text).isoformat()
+        params["ordering"] = ordering or ("due_at" if due_before or due_after or overdue else None)
+        found = task_query(user_id=user_id, params={name: value for name, value in params.items() if value is not None})
+        if not found.is_valid():
+            raise ValidationError({name: list(messages) for name, messages in found.errors.items()})
+        return [_item(task) for task in found.ordered()[:LIST_LIMIT]]
+
+    return await _run(ctx, query)
+
+
+async def complete_task(ctx: Context, task_id: TaskId) -> CallToolResult:
+    """Mark one of the user's tasks as completed. A repeating task moves on to its next occurrence (next_due_at)."""
+
+    def complete(user_id: str) -> dict[str, Any]:
+        task = services.task_update(user_id=user_id, task_id=task_id, completed=True)
+        summary = _summary(task, "completed")
+        if not task.completed and "due_at" in summary:
+            summary["next_due_at"] = summary.pop("due_at")
+        return summary
+
+    return await _run(ctx, complete)
+
+
+async def delete_task(ctx: Context, task_id: TaskId) -> CallToolResult:
+    """Delete one of the user's tasks (the app keeps it in its trash for a while)."""
+    return await _run(ctx, lambda user_id: _summary(services.task_delete(user_id=user_id, task_id=task_id), "deleted"))
+
+
+async def update_task(
+    ctx: Context,
+    task_id: TaskId,
+    title: Annotated[str | None, Field(description="The new title.")] = None,
+    description: Annotated[str | None, Field(description="The new description.")] = None,
+    priority: Annotated[Priority | None, Field(description="The new priority: none, low, medium or high.")] = None,
+    tags: Annotated[
+        list[str] | None, Field(description="The complete new list of tag names (it replaces the old; [] removes all).")
+    ] = None,
+    due: Annotated[str | None, Field(description=f'The new due date, {ISO}; or "none" to remove it.')] = None,
+    recurrence: Annotated[
+        str | None, Field(description='The new repetition as an RRULE, e.g. "FREQ=MONTHLY"; or "none" to stop it.')
+    ] = None,
+) -> CallToolResult:
+    """Change some fields of one of the user's tasks; leave the others out (null)."""
+
+    def update(user_id: str) -> dict[str, Any]:
+        changes: dict[str, Any] = {"title": title, "description": description, "priority": priority, "tags": tags}
+        changes = {name: value for name, value in changes.items() if value is not None}
+        if due is not None:
+            changes["due_at"] = None if due.strip().lower() in CLEARS else _moment("due", due)
+        if recurrence is not None:
+            changes["recurrence"] = None if recurrence.strip().lower() in CLEARS else recurrence
+        if not changes:
+            return {"task_id": task_id, "status": "invalid", "errors": {"detail": [NOTHING_TO_CHANGE]}}
+        return _summary(services.task_update(user_id=user_id, task_id=task_id, **changes), "updated")
+
+    return await _run(ctx, update)
+
+
+TOOLS: list[tuple[Callable[..., Any], ToolAnnotations]] = [
+    (add_task, ToolAnnotations(read_only_hint=False, destructive_hint=False, open_world_hint=False)),
+    (list_tasks, ToolAnnotations(read_only_hint=True, open_world_hint=False)),
+    (complete_task, ToolAnnotations(read_only_hint=False, destructive_hint=False, open_world_hint=False)),
+    (delete_task, ToolAnnotations(read_only_hint=False, destructive_hint=True, open_world_hint=False)),
+    (update_task, ToolAnnotations(read_only_hint=False, destructive_hint=True, open_world_hint=False)),
+]
+
+
+def build_server(user_id: str | None = None) -> MCPServer:
+    """The server with the five tools; `user_id` is the stdio caller (over HTTP each request names its own)."""
+
+    @asynccontextmanager
+    async def lifespan(server: MCPServer) -> AsyncIterator[dict[str, Any]]:
+        yield {USER_ID: user_id}
+
+    server = MCPServer(NAME, instructions=INSTRUCTIONS, lifespan=lifespan)
+    for tool, annotations in TOOLS:
+        server.add_tool(tool, annotations=annotations)
+    return server
+
+
+@functools.cache
+def http_server() -> MCPServer:
+    """The one server behind /mcp (its tools are built once per process)."""
+    return build_server()
