@@ -58,9 +58,10 @@ test-postgres: install
 	@echo "== tests on PostgreSQL ($(TEST_DATABASE_URL)) =="
 	DATABASE_URL=$(TEST_DATABASE_URL) TEST_REDIS_URL=$(TEST_REDIS_URL) $(PY) -m pytest $(PYTEST_ARGS)
 
-lint: install ## ruff check and format check
+lint: install ## ruff check and format check, then mypy (the files in pyproject.toml)
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
+	$(PY) -m mypy
 
 format: install ## ruff fix and format
 	$(VENV)/bin/ruff check --fix .

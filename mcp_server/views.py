@@ -5,7 +5,8 @@ between requests, no stream held open), so the view runs the SDK's ASGI app for 
 returns its answer. The token is checked here, before the MCP layer, exactly as the API checks it.
 """
 
-from typing import Any
+from collections.abc import MutableMapping
+from typing import Any, cast
 
 import anyio
 from asgiref.sync import async_to_sync
@@ -13,6 +14,7 @@ from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.views.decorators.csrf import csrf_exempt
 from mcp.server.transport_security import TransportSecuritySettings
 from rest_framework import exceptions
+from rest_framework.request import Request
 
 from mcp_server.server import USER_ID, http_server
 from todo_project.auth import BetterAuthJWTAuthentication
@@ -34,22 +36,26 @@ Message = dict[str, Any]
 def mcp(request: HttpRequest) -> HttpResponse:
     if request.method != "POST":
         # Stateless: no session to DELETE, and no stream to GET (the SDK would hold this thread open for one).
-        response = JsonResponse({"detail": f'Method "{request.method}" not allowed.'}, status=405)
+        response: HttpResponse = JsonResponse({"detail": f'Method "{request.method}" not allowed.'}, status=405)
         response["Allow"] = "POST"
         return response
+    # The authentication and the throttle read only META and .user, which this request has as a DRF one would.
+    api_request = cast(Request, request)
     try:
-        found = AUTHENTICATION.authenticate(request)  # it reads only META, as on a DRF request
+        found = AUTHENTICATION.authenticate(api_request)
         if found is None:
             raise exceptions.NotAuthenticated
     except (exceptions.AuthenticationFailed, exceptions.NotAuthenticated) as exc:
         response = JsonResponse({"detail": str(exc.detail)}, status=401)
-        response["WWW-Authenticate"] = AUTHENTICATION.authenticate_header(request)
+        response["WWW-Authenticate"] = AUTHENTICATION.authenticate_header(api_request)
         return response
     except exceptions.APIException as exc:  # the JWKS is unreachable: 503, as for the API
         return JsonResponse({"detail": str(exc.detail)}, status=exc.status_code)
-    request.user = user = found[0]  # the request log shows the caller
+    # The request log shows the caller. A TokenUser: the stubs know only Django's auth users.
+    request.user = user = found[0]  # type: ignore[assignment]
     throttle = ApiRateThrottle()
-    if not throttle.allow_request(request, None):
+    # No view here, and none needed: the per-user cache key never reads it.
+    if not throttle.allow_request(api_request, None):  # type: ignore[arg-type]
         response = JsonResponse({"detail": "Request was throttled."}, status=429)
         response["Retry-After"] = str(max(1, round(throttle.wait() or 1)))
         return response
@@ -105,7 +111,7 @@ async def serve(scope: Message, body: bytes) -> tuple[int, list[tuple[bytes, byt
         await answered.wait()  # the client stays connected until the answer is complete
         return {"type": "http.disconnect"}
 
-    async def send(message: Message) -> None:
+    async def send(message: MutableMapping[str, Any]) -> None:
         nonlocal status, headers
         if message["type"] == "http.response.start":
             status, headers = message["status"], list(message.get("headers", []))

@@ -28,7 +28,7 @@ class TaskChanged(Exception):
 class BulkInvalid(Exception):
     """Some items of a bulk request are invalid; nothing was written. `errors` maps item index to messages."""
 
-    def __init__(self, field: str, errors: Mapping[int, object]) -> None:
+    def __init__(self, field: str, errors: Mapping[int, list[str] | dict[str, list[str]]]) -> None:
         super().__init__(f"{len(errors)} invalid item(s)")
         self.field = field
         self.errors = dict(errors)

@@ -79,7 +79,8 @@ class ListValueField(forms.Field):
 class OrderingField(forms.CharField):
     """`ordering=-due_at,title`: fields from ORDERING_FIELDS, '-' for descending."""
 
-    def to_python(self, value: Any) -> list[OrderKey]:
+    # A form field cleans to whatever it parses; CharField's stub return type (str | None) is only its own.
+    def to_python(self, value: Any) -> list[OrderKey]:  # type: ignore[override]
         keys: list[OrderKey] = []
         for part in (p.strip() for p in (super().to_python(value) or "").split(",")):
             if not part:

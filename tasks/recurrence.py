@@ -287,7 +287,8 @@ def _parse_until(value: str) -> date | datetime:
         if match and match[4] is None:
             return date(*map(int, match.groups()[:3]))
         if match:
-            return datetime(*map(int, match.groups()), tzinfo=UTC)
+            year, month, day, hour, minute, second = map(int, match.groups())
+            return datetime(year, month, day, hour, minute, second, tzinfo=UTC)
     except ValueError:
         pass
     raise RecurrenceError("UNTIL must be a date as YYYYMMDD or a UTC time as YYYYMMDDTHHMMSSZ, e.g. 20271231.")

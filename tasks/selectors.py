@@ -3,9 +3,9 @@ task_changes, the incremental sync."""
 
 import json
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any, TypedDict
 
 from django.contrib.postgres.search import SearchQuery, SearchRank, SearchVector
 from django.db import connection
@@ -13,6 +13,26 @@ from django.db.models import Aggregate, Count, JSONField, OuterRef, Q, QuerySet,
 
 from tasks.exceptions import TagNotFound, TaskNotFound
 from tasks.models import Tag, Task
+
+if TYPE_CHECKING:
+    from django_stubs_ext import WithAnnotations
+
+
+class TagNames(TypedDict):
+    """What tag_names() annotates (a JSON array; None for no tags on PostgreSQL), or the services' UPDATE
+    RETURNs (JSON text) or set (a list). Read it with tag_list_of."""
+
+    tag_names: list[str] | str | None
+
+
+class TagCount(TypedDict):
+    """What tag_list annotates."""
+
+    task_count: int
+
+
+if TYPE_CHECKING:
+    TaggedTask = WithAnnotations[Task, TagNames]
 
 # Must stay identical to the index in migration 0004 (the planner matches expressions).
 SEARCH_VECTOR = SearchVector("title", "description", config="english")
@@ -24,13 +44,14 @@ class JSONArrayAgg(Aggregate):
     function = "JSON_GROUP_ARRAY"
     output_field = JSONField()
 
-    def as_postgresql(self, compiler: Any, connection: Any, **extra: Any) -> tuple[str, list[Any]]:
+    def as_postgresql(self, compiler: Any, connection: Any, **extra: Any) -> tuple[str, Sequence[Any]]:
         return super().as_sql(compiler, connection, function="JSONB_AGG", **extra)
 
 
 def tag_names() -> Subquery:
     links = Task.tags.through.objects.filter(task_id=OuterRef("pk")).order_by().values("task_id")
-    return Subquery(links.annotate(names=JSONArrayAgg("tag__name")).values("names"))
+    # django-stubs' plugin does not track annotations on an auto-created through model: "names" is one.
+    return Subquery(links.annotate(names=JSONArrayAgg("tag__name")).values("names"))  # type: ignore[misc]
 
 
 def tag_names_sql() -> str:
@@ -102,7 +123,7 @@ def task_counts_by_user(*, user_ids: Iterable[str]) -> dict[str, int]:
     return {row["user_id"]: row["n"] for row in rows.order_by()}
 
 
-def tag_list(*, user_id: str) -> QuerySet[Tag]:
+def tag_list(*, user_id: str) -> "QuerySet[WithAnnotations[Tag, TagCount]]":
     """The user's tags by name, each with `task_count`, the number of live tasks carrying it."""
     counts = Count("tasks", filter=Q(tasks__deleted_at=None))
     return Tag.objects.filter(user_id=user_id).annotate(task_count=counts).order_by("name")

@@ -2,7 +2,7 @@
 
 from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django.db import models
 from django.utils.dateparse import parse_datetime
@@ -13,6 +13,11 @@ from tasks.models import INT32, PRIORITIES, PRIORITY_NAMES, Task
 from tasks.selectors import tag_list_of
 
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+if TYPE_CHECKING:  # what the mixin is mixed into, for its self.fields and super()
+    _SerializerBase = serializers.Serializer
+else:
+    _SerializerBase = object
 
 
 class StrictCharField(serializers.CharField):
@@ -82,7 +87,7 @@ class PriorityField(serializers.ChoiceField):
         return PRIORITY_NAMES[instance.priority]
 
 
-class RejectUnknownFieldsMixin:
+class RejectUnknownFieldsMixin(_SerializerBase):
     """A body field the serializer does not have is a 400, not silently dropped.
 
     Read-only fields are fields too: a client may send a whole task back on PUT."""
@@ -195,7 +200,8 @@ class ErrorSerializer(serializers.Serializer):
 
 
 class BulkCreateSerializer(RejectUnknownFieldsMixin, serializers.Serializer):
-    tasks = TaskSerializer(many=True, min_length=1, max_length=500)
+    # many=True hands min_length and max_length to the ListSerializer; the stubs only know the child's kwargs.
+    tasks = TaskSerializer(many=True, min_length=1, max_length=500)  # type: ignore[call-arg]
 
     def to_internal_value(self, data: Any) -> Any:
         try:

@@ -7,13 +7,13 @@ from contextlib import nullcontext
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from itertools import islice
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal, cast
 from zoneinfo import ZoneInfo
 
 from django.conf import settings
 from django.core.exceptions import EmptyResultSet, ValidationError
 from django.db import IntegrityError, connection, transaction
-from django.db.models import Case, F, Q, Value, When
+from django.db.models import Case, F, Field, Q, Value, When
 from django.db.models.sql.subqueries import UpdateQuery
 from django.utils import timezone
 
@@ -21,6 +21,9 @@ from tasks.exceptions import BulkInvalid, IdempotencyKeyReused, TaskChanged, Tas
 from tasks.models import PRIORITIES, IdempotencyKey, Tag, Task
 from tasks.recurrence import RecurrenceError, next_occurrence, normalize_rule
 from tasks.selectors import tag_get, tag_names_sql, task_exists, task_get, task_many
+
+if TYPE_CHECKING:
+    from tasks.selectors import TaggedTask
 
 EDITABLE_FIELDS = ("title", "description", "completed", "priority", "tags", "due_at", "recurrence", "position")
 MAX_TAGS_PER_TASK = 20
@@ -49,7 +52,7 @@ def clean_tag_name(name: object) -> str:
     cleaned = " ".join(name.split()).lower()
     if not cleaned:
         raise ValidationError("A tag name cannot be blank.")
-    if len(cleaned) > Tag._meta.get_field("name").max_length:
+    if len(cleaned) > cast(int, Tag._meta.get_field("name").max_length):  # max_length=50
         raise ValidationError("A tag name has at most 50 characters.")
     if any(char in cleaned for char in ",/#\x00"):
         raise ValidationError("A tag name cannot contain ',', '/' or '#'.")
@@ -83,7 +86,8 @@ def _clean_value(name: str, value: Any) -> Any:
             raise ValidationError(str(exc)) from None
     if isinstance(value, str):
         value = value.strip()
-    return Task._meta.get_field(name).clean(value, None)
+    field = cast(Field, Task._meta.get_field(name))  # an EDITABLE_FIELDS name: a model field, no reverse relation
+    return field.clean(value, None)
 
 
 def _clean(values: Mapping[str, Any]) -> dict[str, Any]:
@@ -149,7 +153,7 @@ def task_create(
         )
         if names:
             _link_tags(user_id=user_id, task_ids=[task.id], names=names)
-    task.tag_names = names
+    cast("TaggedTask", task).tag_names = names
     return task
 
 
@@ -191,7 +195,7 @@ def task_update(
             )
         if names is not None:
             _set_tags(user_id=user_id, task_id=task.id, names=names)
-            task.tag_names = names
+            cast("TaggedTask", task).tag_names = names
     return task
 
 
@@ -201,7 +205,7 @@ def task_toggle(
     """Flip `completed` in one UPDATE, so concurrent toggles never lose one another (a pending
     repeating task takes two statements: it moves to its next occurrence instead)."""
     now = timezone.now()
-    values = {"completed": ~F("completed"), "completed_at": _completed_at_if_flipped(now)}
+    values: dict[str, Any] = {"completed": ~F("completed"), "completed_at": _completed_at_if_flipped(now)}
     task = _update(
         user_id=user_id, task_id=task_id, now=now, if_match=if_match,
         condition=Q(recurrence=None) | Q(completed=True) | Q(due_at=None), **values,
@@ -326,13 +330,14 @@ def _update(
     tasks = Task.objects.filter(condition or Q(), pk=task_id, user_id=user_id, deleted_at__isnull=live)
     if if_match is not None:
         tasks = tasks.filter(updated_at__in=list(if_match))
-    query = tasks.query.chain(UpdateQuery)
+    query = cast(UpdateQuery, tasks.query.chain(UpdateQuery))  # chain(klass) returns a klass; the stubs say Query
     query.add_update_values({"updated_at": now, **values})
     try:
         sql, params = query.get_compiler(connection=connection).as_sql()
     except EmptyResultSet:  # e.g. an id beyond the integer range: no such task
         return None
-    columns = ", ".join(connection.ops.quote_name(field.column) for field in Task._meta.concrete_fields)
+    # A concrete field is one with a column (Django's definition), so field.column is never None here.
+    columns = ", ".join(connection.ops.quote_name(cast(str, field.column)) for field in Task._meta.concrete_fields)
     rows = list(Task.objects.raw(f"{sql} RETURNING {columns}, {tag_names_sql()} AS tag_names", params))
     return rows[0] if rows else None
 
@@ -421,7 +426,7 @@ def task_create_many(*, user_id: str, items: Sequence[Mapping[str, Any]]) -> lis
         Task.objects.bulk_create(tasks)
         by_names: dict[tuple[str, ...], list[int]] = {}
         for task, names in zip(tasks, names_of, strict=True):
-            task.tag_names = names
+            cast("TaggedTask", task).tag_names = names
             if names:
                 by_names.setdefault(tuple(names), []).append(task.id)
         for names, task_ids in by_names.items():

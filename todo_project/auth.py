@@ -13,7 +13,7 @@ import json
 import threading
 import time
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any, cast
 
 import jwt
 from django.conf import settings
@@ -22,6 +22,9 @@ from django.dispatch import receiver
 from rest_framework import exceptions
 from rest_framework.authentication import BaseAuthentication, get_authorization_header
 from rest_framework.request import Request
+
+if TYPE_CHECKING:
+    from jwt.types import Options
 
 HMAC_ALGORITHMS = frozenset({"HS256"})
 JWKS_ALGORITHMS = frozenset({"EdDSA", "ES256", "ES512", "RS256", "PS256"})
@@ -151,7 +154,7 @@ def verify_token(token: str) -> TokenUser:
         raise InvalidToken("Token is malformed.")
     if str(header.get("typ", "JWT")).upper() != "JWT":
         raise InvalidToken("Token type (typ) is not accepted.")
-    options = {"require": ["exp"], "verify_aud": False}
+    options: Options = {"require": ["exp"], "verify_aud": False}
     try:
         if alg in HMAC_ALGORITHMS:
             claims = jwt.decode(
@@ -284,3 +287,9 @@ class BetterAuthJWTAuthentication(BaseAuthentication):
 
     def authenticate_header(self, request: Request) -> str:
         return f'{self.keyword} realm="api"'
+
+
+def caller_id(request: Request) -> str:
+    """The authenticated caller's user id, i.e. `request.user.id`, typed: DRF's stubs type `request.user` as
+    Django's User (an int id), but behind IsAuthenticated it is the TokenUser of BetterAuthJWTAuthentication."""
+    return cast(TokenUser, request.user).id

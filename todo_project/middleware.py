@@ -23,15 +23,17 @@ class RequestMiddleware:
     def __call__(self, request: HttpRequest) -> HttpResponse:
         started = time.perf_counter()
         offered = request.headers.get("X-Request-ID", "")
-        request.request_id = offered if REQUEST_ID.match(offered) else uuid.uuid4().hex
+        request_id = offered if REQUEST_ID.match(offered) else uuid.uuid4().hex
+        # For the views and handlers below; HttpRequest declares no such attribute, Django requests take ad-hoc ones.
+        request.request_id = request_id  # type: ignore[attr-defined]
         response = self._too_large(request) or self.get_response(request)
-        response["X-Request-ID"] = request.request_id
+        response["X-Request-ID"] = request_id
         match = request.resolver_match
         user = getattr(request, "user", None)
         logger.info(
             "request",
             extra={
-                "request_id": request.request_id,
+                "request_id": request_id,
                 "user_id": getattr(user, "id", None) if getattr(user, "is_authenticated", False) else None,
                 "method": request.method,
                 "route": match.route if match else None,

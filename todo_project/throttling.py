@@ -20,6 +20,10 @@ class FixedWindowRateThrottle(UserRateThrottle):
     each request: at 1,200/min that list is pickled and sent to the cache 1,200 times a minute. A
     counter per window (atomic INCR in Redis) costs the same whatever the rate."""
 
+    # Set by SimpleRateThrottle.__init__ from the rate (parse_rate); read only when there is a rate.
+    num_requests: int
+    duration: int
+
     def allow_request(self, request: "Request", view: "APIView") -> bool:
         if self.rate is None:
             return True
