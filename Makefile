@@ -13,8 +13,9 @@ TEST_REDIS_URL ?= redis://127.0.0.1:6379/15
 PYTEST_ARGS ?=
 
 BENCH_ARGS ?=
+SOAK_SECONDS ?= 300
 
-.PHONY: help install run serve bench test test-sqlite test-postgres lint format clean
+.PHONY: help install run serve bench soak test test-sqlite test-postgres lint format clean
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-14s %s\n", $$1, $$2}'
@@ -47,6 +48,10 @@ serve: install ## Production server (gunicorn) on $HOST:$PORT, after migrations 
 bench: install ## Benchmark on PostgreSQL with wrk, against a bare baseline (BENCH_ARGS="--growth" for 1M tasks)
 	@command -v wrk >/dev/null || (apt-get update -qq && apt-get install -y -qq wrk)
 	$(PY) bench/run.py $(BENCH_ARGS)
+
+soak: install ## 5 minutes of mixed load against the production server (SOAK_SECONDS=300)
+	@command -v wrk >/dev/null || (apt-get update -qq && apt-get install -y -qq wrk)
+	SOAK_SECONDS=$(SOAK_SECONDS) WEB_CONCURRENCY=$(WEB_CONCURRENCY) THREADS=$(THREADS) $(PY) bench/soak.py
 
 test: test-sqlite test-postgres ## Run the suite on SQLite, then on PostgreSQL ($TEST_DATABASE_URL)
 

@@ -2,6 +2,7 @@
 
     make bench                        # every scenario, then the baseline, and the ratios
     make bench BENCH_ARGS="--growth"  # also: list and get at 10,000 tasks, then at 1,000,000
+    make bench BENCH_ARGS="--scenarios list-during-streams --stream-delay 10"  # streams that last 10 s
 
 Prints, per scenario, requests/s, p50, p99 and errors, and our list/get throughput as a ratio of
 a bare WSGI app doing the same SQL (bench/baseline.py) under the same server, measured in the same
@@ -9,6 +10,7 @@ run. Needs PostgreSQL (BENCH_DATABASE_URL) and wrk (Debian's package; `make benc
 """
 
 import argparse
+import http.server
 import io
 import json
 import os
@@ -17,14 +19,17 @@ import shutil
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import urllib.request
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent
-SCENARIOS = ["list", "get", "create", "update", "toggle", "delete", "health", "chat"]
+SCENARIOS = ["list", "get", "create", "update", "toggle", "delete", "health", "chat", "chat-stream",
+             "list-during-streams"]  # fmt: skip
 TARGET_P99_MS = 50
 
 
@@ -44,6 +49,10 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--port", type=int, default=8100)
     parser.add_argument("--baseline-port", type=int, default=8101)
     parser.add_argument("--growth", action="store_true", help="Compare list/get at 10k and at 1M tasks.")
+    parser.add_argument("--streams", type=int, default=16, help="Chat streams in flight in list-during-streams "
+                        "(default 16: twice the threads of 2 workers x 4).")  # fmt: skip
+    parser.add_argument("--stream-delay", type=float, default=0, help="Chat answers streamed over this many "
+                        "seconds by a local fake provider, not the offline model (default 0: offline).")  # fmt: skip
     parser.add_argument("--json", type=Path, help="Also write the results to this file.")
     return parser.parse_args()
 
@@ -69,7 +78,35 @@ def environment(args: argparse.Namespace) -> dict[str, str]:
         REDIS_URL=env.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/14"),  # the throttles' shared cache
         API_RATE="100000000/min",  # the benchmark measures the work, not the throttle's refusals
     )
+    if args.stream_delay:
+        env.update(OPENAI_API_KEY="bench", OPENAI_BASE_URL=slow_model(args.stream_delay), CHAT_API="chat_completions")
     return env
+
+
+def slow_model(seconds: float) -> str:
+    """Serve an OpenAI-compatible Chat Completions API whose every answer streams 20 words over
+    `seconds`, as a real model's would (the offline model answers at once); return its base URL."""
+
+    class Handler(http.server.BaseHTTPRequestHandler):
+        def do_POST(self) -> None:
+            self.rfile.read(int(self.headers["Content-Length"]))
+            self.send_response(200)
+            self.send_header("Content-Type", "text/event-stream")
+            self.end_headers()  # HTTP/1.0: the end of the stream is the end of the connection
+            for n in range(21):
+                time.sleep(seconds / 21)
+                delta, finish = ({"content": f"word{n} "}, None) if n < 20 else ({}, "stop")
+                chunk = {"id": "bench", "object": "chat.completion.chunk", "created": 0, "model": "bench",
+                         "choices": [{"index": 0, "delta": delta, "finish_reason": finish}]}  # fmt: skip
+                self.wfile.write(f"data: {json.dumps(chunk)}\n\n".encode())
+            self.wfile.write(b"data: [DONE]\n\n")
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    provider = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=provider.serve_forever, daemon=True).start()
+    return f"http://127.0.0.1:{provider.server_port}/v1"
 
 
 def create_database(url: str) -> None:
@@ -132,6 +169,14 @@ def seed_background(tasks_per_user: int, users: int) -> None:
         cursor.execute("VACUUM ANALYZE tasks_task")
 
 
+def answers(port_and_path: str) -> bool:
+    try:
+        with urllib.request.urlopen(f"http://127.0.0.1:{port_and_path}", timeout=1):
+            return True
+    except OSError:
+        return False
+
+
 @contextmanager
 def server(app: str, port: int, env: dict[str, str], ready_path: str):
     command = [str(BIN / "gunicorn"), "-c", "python:todo_project.gunicorn", app]
@@ -139,14 +184,13 @@ def server(app: str, port: int, env: dict[str, str], ready_path: str):
     with log_file.open("w") as output:
         process = subprocess.Popen(command, cwd=ROOT, env={**env, "PORT": str(port)}, stdout=output, stderr=output)  # noqa: S603
     try:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                with urllib.request.urlopen(f"http://127.0.0.1:{port}{ready_path}", timeout=2):
-                    break
-            except OSError:
+        # Ready when 16 requests at once all answer within a second, so that no worker is still cold:
+        # Django imports the URLconf (openai, mcp…) on a worker's first request, 10-30 s on this VM.
+        deadline = time.monotonic() + 120
+        with ThreadPoolExecutor(16) as pool:
+            while not all(pool.map(answers, [f"{port}{ready_path}"] * 16)):
                 if time.monotonic() > deadline or process.poll() is not None:
-                    raise RuntimeError(f"{app} did not start on port {port}") from None
+                    raise RuntimeError(f"{app} did not start on port {port}")
                 time.sleep(0.3)
         yield f"http://127.0.0.1:{port}"
     finally:
@@ -154,7 +198,7 @@ def server(app: str, port: int, env: dict[str, str], ready_path: str):
         process.wait(timeout=30)
 
 
-def wrk(args: argparse.Namespace, url: str, scenario: str, data: dict[str, object], seconds: int) -> dict:
+def start_wrk(args, url, scenario, data, seconds, connections=None) -> subprocess.Popen:
     role = {"create": "writer", "update": "writer", "toggle": "writer", "delete": "deleter"}.get(scenario, "reader")
     env = {
         **os.environ,
@@ -165,13 +209,23 @@ def wrk(args: argparse.Namespace, url: str, scenario: str, data: dict[str, objec
         "DELETE_FIRST": str(data["delete_first"]),
         "THREADS": str(args.wrk_threads),
     }
-    command = ["wrk", f"-t{args.wrk_threads}", f"-c{args.connections}", f"-d{seconds}s", "--latency",
-               "-s", str(ROOT / "bench" / "wrk.lua"), url]  # fmt: skip
-    output = subprocess.run(command, env=env, capture_output=True, text=True, check=True).stdout  # noqa: S603
+    command = ["wrk", f"-t{args.wrk_threads}", f"-c{connections or args.connections}", f"-d{seconds}s",
+               "--timeout", "60s", "--latency", "-s", str(ROOT / "bench" / "wrk.lua"), url]  # fmt: skip
+    return subprocess.Popen(command, env=env, stdout=subprocess.PIPE, text=True)  # noqa: S603
+
+
+def wrk_result(process: subprocess.Popen) -> dict:
+    output, _ = process.communicate()
+    if process.returncode:
+        raise subprocess.CalledProcessError(process.returncode, process.args, output)
     line = next(line for line in output.splitlines() if line.startswith("RESULT "))
     result = json.loads(line.removeprefix("RESULT "))
     result["rps"] = result["requests"] / result["seconds"]
     return result
+
+
+def wrk(args, url, scenario, data, seconds) -> dict:
+    return wrk_result(start_wrk(args, url, scenario, data, seconds))
 
 
 def measure(args, url, scenario, data) -> dict:
@@ -187,6 +241,18 @@ def median_of(results: list[dict]) -> dict:
     chosen["errors"] = sum(result["errors"] for result in results)
     chosen["rounds_rps"] = [round(result["rps"]) for result in results]
     return chosen
+
+
+def list_during_streams(args, url, data) -> dict:
+    """List alone, then list while --streams chat streams are in flight (each of their connections
+    starts the next stream when one ends), back to back; the list's figures, with the ratio."""
+    alone = measure(args, url, "list", data)
+    streams = start_wrk(args, url, "chat-stream", data, args.warmup + args.duration + 3, connections=args.streams)
+    time.sleep(1)  # the streams are under way before the list's warm-up starts
+    during = measure(args, url, "list", data)
+    chats = wrk_result(streams)
+    return {**during, "vs_alone": during["rps"] / alone["rps"], "alone": alone, "streams": args.streams,
+            "stream_rps": chats["rps"], "stream_p50_ms": chats["p50_ms"], "stream_errors": chats["errors"]}  # fmt: skip
 
 
 def run_scenarios(args, env, data, scenarios) -> tuple[dict, dict]:
@@ -208,9 +274,11 @@ def run_scenarios(args, env, data, scenarios) -> tuple[dict, dict]:
                 pairs = sorted(o["rps"] / b["rps"] for o, b in zip(rounds_ours, rounds_baseline, strict=True))
                 ours[scenario]["ratio"] = pairs[len(pairs) // 2]
                 ours[scenario]["round_ratios"] = [round(ratio, 2) for ratio in pairs]
+            elif scenario == "list-during-streams":
+                ours[scenario] = list_during_streams(args, url, data)
             else:
                 ours[scenario] = measure(args, url, scenario, data)
-            log(f"  {scenario:<7} {ours[scenario]['rps']:>8.0f} req/s  p99 {ours[scenario]['p99_ms']:.1f} ms"
+            log(f"  {scenario:<19} {ours[scenario]['rps']:>8.0f} req/s  p99 {ours[scenario]['p99_ms']:.1f} ms"
                 + (f"  (baseline {baseline[scenario]['rps']:.0f} req/s)" if scenario in baseline else ""))  # fmt: skip
     return ours, baseline
 
@@ -222,10 +290,8 @@ def table(ours: dict, baseline: dict) -> str:
     ]
     for scenario, result in ours.items():
         ratio = f"{result['ratio']:.0%}" if "ratio" in result else ""
-        lines.append(
-            f"| {scenario} | {result['rps']:.0f} | {result['p50_ms']:.1f} | {result['p99_ms']:.1f} "
-            f"| {result['errors']} | {ratio} |"
-        )
+        latency = f"{result['p50_ms']:.1f} | {result['p99_ms']:.1f}" if result["requests"] else "none done | none done"
+        lines.append(f"| {scenario} | {result['rps']:.0f} | {latency} | {result['errors']} | {ratio} |")
     for scenario, result in baseline.items():
         lines.append(
             f"| baseline {scenario} | {result['rps']:.0f} | {result['p50_ms']:.1f} | {result['p99_ms']:.1f} "
@@ -255,8 +321,11 @@ def main() -> None:
     log(f"Preparing {args.database_url} …")
     data = prepare(args, env)
     config = f"gunicorn {args.worker_class}, {args.workers} workers x {args.threads} threads"
-    log(f"Server: {config}; load: wrk {args.wrk_threads} threads, {args.connections} connections, {args.duration} s")
-    results: dict[str, object] = {"config": config, "connections": args.connections, "duration": args.duration}
+    load_average = os.getloadavg()[0]  # the machine may be busy with more than this benchmark
+    log(f"Server: {config}; load: wrk {args.wrk_threads} threads, {args.connections} connections, {args.duration} s; "
+        f"load average before: {load_average:.1f}")  # fmt: skip
+    results: dict[str, object] = {"config": config, "connections": args.connections, "duration": args.duration,
+                                  "load_average": load_average}  # fmt: skip
 
     if args.growth:
         phases = {}
@@ -282,7 +351,15 @@ def main() -> None:
                 rounds = ", ".join(f"{ratio:.0%}" for ratio in ours[scenario]["round_ratios"])
                 ratio = ours[scenario]["ratio"]
                 log(f"{scenario}: {ratio:.0%} of the baseline, the median of rounds {rounds} (target ≥ 50%)")
-        slow = [s for s, r in ours.items() if s != "chat" and r["p99_ms"] >= TARGET_P99_MS]
+        if "list-during-streams" in ours:
+            during, alone = ours["list-during-streams"], ours["list-during-streams"]["alone"]
+            p99 = f"p99 {during['p99_ms']:.1f} ms" if during["requests"] else f"none done in {args.duration} s"
+            log(f"list during {during['streams']} chat streams ({during['stream_rps']:.1f} streams/s, "
+                f"p50 {during['stream_p50_ms']:.0f} ms each, {during['stream_errors']} failed): "
+                f"{during['rps']:.0f} req/s, {p99}; alone {alone['rps']:.0f} req/s, "
+                f"p99 {alone['p99_ms']:.1f} ms: {during['vs_alone']:.0%} of the throughput")  # fmt: skip
+        timed = {s: r for s, r in ours.items() if s not in ("chat", "chat-stream")}
+        slow = [s for s, r in timed.items() if not r["requests"] or r["p99_ms"] >= TARGET_P99_MS]
         failed = [s for s, r in ours.items() if r["errors"]]
         log(f"p99 < {TARGET_P99_MS} ms: {'all' if not slow else 'missed by ' + ', '.join(slow)}; "
             f"errors: {'none' if not failed else ', '.join(failed)}")  # fmt: skip

@@ -1,5 +1,5 @@
 -- One scenario of the benchmark, chosen by environment variables (see bench/run.py):
---   SCENARIO  list | get | create | update | toggle | delete | health | chat
+--   SCENARIO  list | get | create | update | toggle | delete | health | chat | chat-stream
 --   USER_ID, TOKEN, TASK_ID, DELETE_FIRST, DELETE_LAST
 local scenario = os.getenv("SCENARIO")
 local user = os.getenv("USER_ID")
@@ -42,14 +42,29 @@ function request()
     return wrk.format("DELETE", base .. "/" .. id, headers)
   elseif scenario == "chat" then
     return wrk.format("POST", "/api/" .. user .. "/chat", headers, '{"message": "show my pending tasks"}')
+  elseif scenario == "chat-stream" then
+    return wrk.format("POST", "/api/" .. user .. "/chat/stream", headers, '{"message": "show my pending tasks"}')
   else
     return wrk.format("GET", "/health")
+  end
+end
+
+stream_errors = 0
+
+-- A stream reports a failed turn in-band, after its 200. (Defined for this scenario only: with a
+-- response() function wrk keeps every body.)
+if scenario == "chat-stream" then
+  function response(status, headers, body)
+    if status == 200 and (body:find("event: error", 1, true) or not body:find("event: done", 1, true)) then
+      stream_errors = stream_errors + 1
+    end
   end
 end
 
 function done(summary, latency, requests)
   local errors = summary.errors.connect + summary.errors.read + summary.errors.write
     + summary.errors.status + summary.errors.timeout
+  for _, thread in ipairs(threads) do errors = errors + thread:get("stream_errors") end
   io.write(string.format(
     'RESULT {"requests": %d, "seconds": %.3f, "p50_ms": %.3f, "p99_ms": %.3f, "errors": %d, "status_errors": %d}\n',
     summary.requests, summary.duration / 1e6, latency:percentile(50) / 1000, latency:percentile(99) / 1000,

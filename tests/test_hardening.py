@@ -3,6 +3,7 @@
 import json
 import logging
 import re
+import threading
 import time
 
 import pytest
@@ -10,6 +11,7 @@ from django.core.cache import cache
 
 from tests.conftest import USER_A
 from tests.test_project import run_django
+from todo_project import throttling
 from todo_project.logs import JsonFormatter
 from todo_project.throttling import redis_client
 
@@ -224,3 +226,22 @@ def test_the_docs_start_script_and_swagger_ui_are_served_here(client, settings):
         response = client.get(script)
         assert response.status_code == 200, script
         assert b"".join(response.streaming_content if response.streaming else [response.content])
+
+
+def test_concurrent_first_calls_share_one_redis_client():
+    """A worker's first requests arrive together: they must not each build (and then close) a client."""
+    url = "redis://127.0.0.1:6379/15"
+    throttling._redis_clients.pop(url, None)
+    barrier, clients = threading.Barrier(16), []
+
+    def first_call() -> None:
+        barrier.wait()
+        clients.append(redis_client(url))
+
+    threads = [threading.Thread(target=first_call) for _ in range(16)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+
+    assert len({id(client) for client in clients}) == 1

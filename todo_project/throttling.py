@@ -1,6 +1,6 @@
 """Per-user rates, counted in the shared cache (Redis, or the database) so every worker agrees."""
 
-import functools
+import threading
 import time
 from typing import TYPE_CHECKING
 
@@ -52,10 +52,19 @@ class FixedWindowRateThrottle(UserRateThrottle):
             return 1 if self.cache.add(key, 1, timeout=self.duration + 1) else self.cache.incr(key)
 
 
-@functools.cache
+_redis_clients: dict[str, redis.Redis] = {}
+_redis_clients_lock = threading.Lock()
+
+
 def redis_client(url: str) -> redis.Redis:
-    """One client (and connection pool) per process; Django's cache builds a new client per call."""
-    return redis.Redis.from_url(url)
+    """One client (and connection pool) per process; Django's cache builds a new client per call.
+
+    Created under a lock: two threads racing on a worker's first requests would each build one, and
+    the discarded client closes its pool while the other thread still uses it (seen as 500s)."""
+    with _redis_clients_lock:
+        if url not in _redis_clients:
+            _redis_clients[url] = redis.Redis.from_url(url)
+        return _redis_clients[url]
 
 
 class ApiRateThrottle(FixedWindowRateThrottle):
