@@ -19,7 +19,7 @@ from typing import Any
 
 from asgiref.sync import async_to_sync
 from django.conf import settings
-from django.db import connections, transaction
+from django.db import connection, connections, transaction
 from django.utils import timezone
 
 from chat import selectors
@@ -72,6 +72,10 @@ def chat_stream(
     The conversation is found (or a ConversationNotFound raised) before the first event. The
     agent runs in a thread of its own, so a WSGI server can send each event as it happens."""
     conversation, input_items = _begin(user_id=user_id, message=message, conversation_id=conversation_id)
+    if not connection.in_atomic_block:
+        # Give the request's pooled connection back for the stream's length: the agent's thread has
+        # its own, and an idle one held per stream would drain the pool (bench/RESULTS.md).
+        connection.close()
     context = ChatContext(user_id=user_id, time_zone=time_zone)
     events: queue.Queue[tuple[str, Any] | None] = queue.Queue()
 
