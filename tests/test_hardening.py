@@ -1,5 +1,6 @@
 """Limits, observability and production posture (the first part of the hardening issue)."""
 
+import io
 import json
 import logging
 import re
@@ -8,11 +9,13 @@ import time
 
 import pytest
 from django.core.cache import cache
+from django.http import JsonResponse
 
 from tests.conftest import USER_A
 from tests.test_project import run_django
 from todo_project import throttling
 from todo_project.logs import JsonFormatter
+from todo_project.middleware import RequestMiddleware
 from todo_project.throttling import redis_client
 
 pytestmark = pytest.mark.django_db
@@ -245,3 +248,25 @@ def test_concurrent_first_calls_share_one_redis_client():
         thread.join()
 
     assert len({id(client) for client in clients}) == 1
+
+
+@pytest.mark.parametrize(("size", "status"), [(100, 413), (99, 200)], ids=["over-the-limit", "within"])
+def test_a_chunked_body_is_held_to_the_limit_too(rf, settings, size, status):
+    """Transfer-Encoding: chunked carries no Content-Length; the limit still applies."""
+    settings.MAX_REQUEST_BODY_BYTES = 99
+    request = rf.post("/api/user-a/tasks", content_type="application/json")
+    del request.META["CONTENT_LENGTH"]
+    request.META.update(
+        {"HTTP_TRANSFER_ENCODING": "chunked", "wsgi.input": io.BytesIO(b"x" * size), "wsgi.input_terminated": True}
+    )
+    request._stream = request.META["wsgi.input"]  # as gunicorn's terminated input reaches Django
+    seen = []
+
+    def view(request):
+        seen.append(request.body)
+        return JsonResponse({})
+
+    response = RequestMiddleware(view)(request)
+
+    assert response.status_code == status
+    assert seen == ([] if status == 413 else [b"x" * size])

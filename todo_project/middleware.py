@@ -1,5 +1,6 @@
 """Request id, one structured log line per request, and an early 413 for oversized bodies."""
 
+import io
 import logging
 import re
 import time
@@ -50,6 +51,15 @@ class RequestMiddleware:
         except ValueError:
             return JsonResponse({"detail": "Invalid Content-Length header."}, status=400)
         limit = settings.IMPORT_MAX_BYTES if IMPORT_PATH.match(request.path) else settings.MAX_REQUEST_BODY_BYTES
+        too_large = JsonResponse({"detail": f"Request body too large (limit {limit} bytes)."}, status=413)
         if length > limit:
-            return JsonResponse({"detail": f"Request body too large (limit {limit} bytes)."}, status=413)
+            return too_large
+        if not length and "chunked" in request.META.get("HTTP_TRANSFER_ENCODING", "").lower():
+            # A chunked body states no length: read at most one byte past the limit, then hand the
+            # views the bytes read, so nothing downstream reads an unbounded stream.
+            body = request.META["wsgi.input"].read(limit + 1)
+            if len(body) > limit:
+                return too_large
+            request._stream = io.BytesIO(body)  # WSGIRequest's input
+            request.META["CONTENT_LENGTH"] = str(len(body))
         return None
