@@ -29,6 +29,7 @@ from tasks import recurrence as rrule
 from tasks import selectors, services
 from tasks.exceptions import TaskNotFound
 from tasks.filters import task_query
+from tasks.results import task_item, task_summary
 
 LIST_LIMIT = 100
 DEFAULT_DUE_TIME = time(23, 59)  # "due tomorrow" means by the end of tomorrow, not overdue at breakfast
@@ -274,42 +275,6 @@ def _today_due(now: datetime) -> datetime:
     return _at(now.date(), DEFAULT_DUE_TIME, now.tzinfo)
 
 
-# Results ----------------------------------------------------------------------------------------
-
-
-def _local(value: datetime, zone: ZoneInfo) -> str:
-    return value.astimezone(zone).isoformat(timespec="seconds")
-
-
-def _summary(task: Any, status: str, zone: ZoneInfo) -> dict[str, Any]:
-    """The contract's result, plus the new fields the task has (due_at in the user's time zone)."""
-    summary: dict[str, Any] = {"task_id": task.id, "status": status, "title": task.title}
-    if task.priority_name != "none":
-        summary["priority"] = task.priority_name
-    if tags := selectors.tag_list_of(task):
-        summary["tags"] = tags
-    if task.due_at:
-        summary["due_at"] = _local(task.due_at, zone)
-    if task.recurrence:
-        summary["recurrence"] = task.recurrence
-        summary["repeats"] = rrule.describe(task.recurrence)
-    return summary
-
-
-def _item(task: Any, zone: ZoneInfo) -> dict[str, Any]:
-    item = {
-        "id": task.id,
-        "title": task.title,
-        "completed": task.completed,
-        "priority": task.priority_name,
-        "tags": selectors.tag_list_of(task),
-        "due_at": _local(task.due_at, zone) if task.due_at else None,
-    }
-    if task.recurrence:
-        item["repeats"] = rrule.describe(task.recurrence)
-    return item
-
-
 # Tools ------------------------------------------------------------------------------------------
 
 
@@ -349,7 +314,7 @@ def add_task(
         user_id=context.user_id, title=title, description=description, priority=priority or "none",
         tags=_tag_names(tags or []), due_at=due_at, recurrence=rule,
     )  # fmt: skip
-    return _summary(task, "created", now.tzinfo)
+    return task_summary(task, "created", now.tzinfo)
 
 
 @_task_tool
@@ -390,7 +355,7 @@ def list_tasks(
     query = task_query(user_id=context.user_id, params={k: v for k, v in params.items() if v is not None})
     if not query.is_valid():
         raise ValidationError({name: list(messages) for name, messages in query.errors.items()})
-    return [_item(task, now.tzinfo) for task in query.ordered()[:LIST_LIMIT]]
+    return [task_item(task, now.tzinfo) for task in query.ordered()[:LIST_LIMIT]]
 
 
 @_task_tool
@@ -402,7 +367,7 @@ def complete_task(ctx: RunContextWrapper[ChatContext], task_id: int) -> dict[str
     """
     context = ctx.context
     task = services.task_update(user_id=context.user_id, task_id=task_id, time_zone=context.time_zone, completed=True)
-    summary = _summary(task, "completed", ZoneInfo(context.time_zone))
+    summary = task_summary(task, "completed", ZoneInfo(context.time_zone))
     if not task.completed and "due_at" in summary:
         summary["next_due_at"] = summary.pop("due_at")
     return summary
@@ -416,7 +381,7 @@ def delete_task(ctx: RunContextWrapper[ChatContext], task_id: int) -> dict[str, 
         task_id: The task's id, as shown by list_tasks.
     """
     task = services.task_delete(user_id=ctx.context.user_id, task_id=task_id)
-    return _summary(task, "deleted", ZoneInfo(ctx.context.time_zone))
+    return task_summary(task, "deleted", ZoneInfo(ctx.context.time_zone))
 
 
 @_task_tool
@@ -457,7 +422,7 @@ def update_task(
     elif changes.get("recurrence") and "due_at" not in changes and not _has_due(context.user_id, task_id):
         changes["due_at"] = _first_occurrence(changes["recurrence"], _today_due(now))
     task = services.task_update(user_id=context.user_id, task_id=task_id, time_zone=context.time_zone, **changes)
-    return _summary(task, "updated", now.tzinfo)
+    return task_summary(task, "updated", now.tzinfo)
 
 
 TOOLS = [add_task, list_tasks, complete_task, delete_task, update_task]

@@ -9,7 +9,7 @@ import functools
 import json
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Annotated, Any, Literal
 
 from asgiref.sync import sync_to_async
@@ -20,10 +20,10 @@ from mcp.server.mcpserver.exceptions import ToolError
 from mcp.types import CallToolResult, TextContent, ToolAnnotations
 from pydantic import Field
 
-from tasks import recurrence as rrule
-from tasks import selectors, services
+from tasks import services
 from tasks.exceptions import TaskNotFound
 from tasks.filters import task_query
+from tasks.results import task_item, task_summary
 
 NAME = "todo-backend"
 USER_ID = "user_id"  # the key of the caller in the ASGI scope's state (HTTP) or the lifespan state (stdio)
@@ -107,38 +107,6 @@ def _moment(name: str, text: str) -> datetime:
     return moment
 
 
-def _iso(moment: datetime) -> str:
-    return moment.astimezone(UTC).isoformat(timespec="seconds")
-
-
-def _summary(task: Any, status: str) -> dict[str, Any]:
-    summary: dict[str, Any] = {"task_id": task.id, "status": status, "title": task.title}
-    if task.priority_name != "none":
-        summary["priority"] = task.priority_name
-    if tags := selectors.tag_list_of(task):
-        summary["tags"] = tags
-    if task.due_at:
-        summary["due_at"] = _iso(task.due_at)
-    if task.recurrence:
-        summary["recurrence"] = task.recurrence
-        summary["repeats"] = rrule.describe(task.recurrence)
-    return summary
-
-
-def _item(task: Any) -> dict[str, Any]:
-    item = {
-        "id": task.id,
-        "title": task.title,
-        "completed": task.completed,
-        "priority": task.priority_name,
-        "tags": selectors.tag_list_of(task),
-        "due_at": _iso(task.due_at) if task.due_at else None,
-    }
-    if task.recurrence:
-        item["repeats"] = rrule.describe(task.recurrence)
-    return item
-
-
 # Tools ------------------------------------------------------------------------------------------
 
 
@@ -158,7 +126,7 @@ async def add_task(
             user_id=user_id, title=title, description=description, priority=priority or "none", tags=tags or (),
             due_at=_moment("due", due) if due else None, recurrence=recurrence or None,
         )  # fmt: skip
-        return _summary(task, "created")
+        return task_summary(task, "created")
 
     return await _run(ctx, create)
 
@@ -195,7 +163,7 @@ async def list_tasks(
         found = task_query(user_id=user_id, params={name: value for name, value in params.items() if value is not None})
         if not found.is_valid():
             raise ValidationError({name: list(messages) for name, messages in found.errors.items()})
-        return [_item(task) for task in found.ordered()[:LIST_LIMIT]]
+        return [task_item(task) for task in found.ordered()[:LIST_LIMIT]]
 
     return await _run(ctx, query)
 
@@ -205,7 +173,7 @@ async def complete_task(ctx: Context, task_id: TaskId) -> CallToolResult:
 
     def complete(user_id: str) -> dict[str, Any]:
         task = services.task_update(user_id=user_id, task_id=task_id, completed=True)
-        summary = _summary(task, "completed")
+        summary = task_summary(task, "completed")
         if not task.completed and "due_at" in summary:
             summary["next_due_at"] = summary.pop("due_at")
         return summary
@@ -215,7 +183,9 @@ async def complete_task(ctx: Context, task_id: TaskId) -> CallToolResult:
 
 async def delete_task(ctx: Context, task_id: TaskId) -> CallToolResult:
     """Delete one of the user's tasks (the app keeps it in its trash for a while)."""
-    return await _run(ctx, lambda user_id: _summary(services.task_delete(user_id=user_id, task_id=task_id), "deleted"))
+    return await _run(
+        ctx, lambda user_id: task_summary(services.task_delete(user_id=user_id, task_id=task_id), "deleted")
+    )
 
 
 async def update_task(
@@ -243,7 +213,7 @@ async def update_task(
             changes["recurrence"] = None if recurrence.strip().lower() in CLEARS else recurrence
         if not changes:
             return {"task_id": task_id, "status": "invalid", "errors": {"detail": [NOTHING_TO_CHANGE]}}
-        return _summary(services.task_update(user_id=user_id, task_id=task_id, **changes), "updated")
+        return task_summary(services.task_update(user_id=user_id, task_id=task_id, **changes), "updated")
 
     return await _run(ctx, update)
 
