@@ -15,7 +15,11 @@ PYTEST_ARGS ?=
 BENCH_ARGS ?=
 SOAK_SECONDS ?= 300
 
-.PHONY: help install run serve bench soak test test-sqlite test-postgres lint format clean
+FRONTEND := examples/frontend
+FRONTEND_STAMP := $(FRONTEND)/node_modules/.installed-$(shell cksum < $(FRONTEND)/package-lock.json | cut -d' ' -f1)
+FRONTEND_PORT ?= 3000
+
+.PHONY: help install run serve frontend frontend-run bench soak test test-sqlite test-postgres lint format clean
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-14s %s\n", $$1, $$2}'
@@ -45,6 +49,20 @@ serve: install ## Production server (gunicorn) on $HOST:$PORT, after migrations 
 	DJANGO_DEBUG=$${DJANGO_DEBUG:-false} HOST=$(HOST) PORT=$(PORT) WEB_CONCURRENCY=$(WEB_CONCURRENCY) THREADS=$(THREADS) \
 	  $(VENV)/bin/gunicorn -c python:todo_project.gunicorn todo_project.wsgi
 
+$(FRONTEND_STAMP): $(FRONTEND)/package-lock.json
+	@command -v npm >/dev/null || (echo "The reference frontend needs Node.js 20+ and npm" >&2; exit 1)
+	cd $(FRONTEND) && npm ci --no-audit --no-fund --loglevel=error
+	@rm -f $(FRONTEND)/node_modules/.installed-*
+	@touch $@
+
+$(FRONTEND)/dist/index.html: $(FRONTEND_STAMP) $(FRONTEND)/index.html $(FRONTEND)/vite.config.mjs $(wildcard $(FRONTEND)/src/*)
+	cd $(FRONTEND) && npm run build --silent
+
+frontend: $(FRONTEND)/dist/index.html ## Install the reference frontend (examples/frontend) from npm and build its page
+
+frontend-run: frontend ## The reference frontend on :3000 (FRONTEND_PORT) for the API on :8000; needs BETTER_AUTH_SECRET
+	cd $(FRONTEND) && PORT=$(FRONTEND_PORT) HOST=$(HOST) API_URL=$${API_URL:-http://$(HOST):$(PORT)} npm start --silent
+
 bench: install ## Benchmark on PostgreSQL with wrk, against a bare baseline (BENCH_ARGS="--growth" for 1M tasks)
 	@command -v wrk >/dev/null || (apt-get update -qq && apt-get install -y -qq wrk)
 	$(PY) bench/run.py $(BENCH_ARGS)
@@ -55,13 +73,13 @@ soak: install ## 5 minutes of mixed load against the production server (SOAK_SEC
 
 test: test-sqlite test-postgres ## Run the suite on SQLite, then on PostgreSQL ($TEST_DATABASE_URL)
 
-test-sqlite: install
+test-sqlite: install frontend
 	@echo "== tests on SQLite =="
-	DATABASE_URL=$(SQLITE_URL) TEST_REDIS_URL=$(TEST_REDIS_URL) $(PY) -m pytest $(PYTEST_ARGS)
+	DATABASE_URL=$(SQLITE_URL) FRONTEND_POSTGRES_URL=$(TEST_DATABASE_URL) TEST_REDIS_URL=$(TEST_REDIS_URL) $(PY) -m pytest $(PYTEST_ARGS)
 
-test-postgres: install
+test-postgres: install frontend
 	@echo "== tests on PostgreSQL ($(TEST_DATABASE_URL)) =="
-	DATABASE_URL=$(TEST_DATABASE_URL) TEST_REDIS_URL=$(TEST_REDIS_URL) $(PY) -m pytest $(PYTEST_ARGS)
+	DATABASE_URL=$(TEST_DATABASE_URL) FRONTEND_POSTGRES_URL=$(TEST_DATABASE_URL) TEST_REDIS_URL=$(TEST_REDIS_URL) $(PY) -m pytest $(PYTEST_ARGS)
 
 lint: install ## ruff check and format check, then mypy (the files in pyproject.toml)
 	$(VENV)/bin/ruff check .
@@ -73,5 +91,5 @@ format: install ## ruff fix and format
 	$(VENV)/bin/ruff format .
 
 clean: ## Remove the virtualenv, caches, collected static files and the SQLite database
-	rm -rf $(VENV) .pytest_cache .ruff_cache staticfiles db.sqlite3 db.sqlite3-shm db.sqlite3-wal
+	rm -rf $(VENV) $(FRONTEND)/node_modules $(FRONTEND)/dist .pytest_cache .ruff_cache staticfiles db.sqlite3 db.sqlite3-shm db.sqlite3-wal
 	find . -name __pycache__ -type d -prune -exec rm -rf {} +

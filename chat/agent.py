@@ -13,6 +13,7 @@ from agents import (
     OpenAIResponsesModel,
     RunConfig,
     Runner,
+    TResponseInputItem,
 )
 from agents.models.interface import Model
 from django.conf import settings
@@ -86,7 +87,7 @@ def _run_config() -> RunConfig:
     return RunConfig(tracing_disabled=True, workflow_name="todo-chat")
 
 
-async def run_turn(context: ChatContext, input_items: list[dict[str, Any]], agent: Agent | None = None) -> str:
+async def run_turn(context: ChatContext, input_items: list[TResponseInputItem], agent: Agent | None = None) -> str:
     """Run the agent over the history and the new message; return the reply text."""
     agent = agent or build_agent()
     try:
@@ -100,7 +101,7 @@ async def run_turn(context: ChatContext, input_items: list[dict[str, Any]], agen
 
 
 async def stream_turn(
-    context: ChatContext, input_items: list[dict[str, Any]], agent: Agent | None = None
+    context: ChatContext, input_items: list[TResponseInputItem], agent: Agent | None = None
 ) -> AsyncIterator[tuple[str, Any]]:
     """The same turn, as events: ("delta", text), ("tool_call", call), then ("reply", full text)."""
     agent = agent or build_agent()

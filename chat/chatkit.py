@@ -26,6 +26,7 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import Any
 
+from agents import TResponseInputItem
 from asgiref.sync import sync_to_async
 from chatkit.errors import CustomStreamError
 from chatkit.logger import logger as chatkit_logger
@@ -151,12 +152,18 @@ def _thread(conversation: Conversation) -> ThreadMetadata:
 
 
 def _item(message: Message, thread_id: str) -> ThreadItem:
-    common = {"id": item_id_of(message.pk), "thread_id": thread_id, "created_at": message.created_at}
+    item_id, created_at = item_id_of(message.pk), message.created_at
     if message.role == Message.Role.USER:
         return UserMessageItem(
-            **common, content=[UserMessageTextContent(text=message.content)], inference_options=InferenceOptions()
+            id=item_id,
+            thread_id=thread_id,
+            created_at=created_at,
+            content=[UserMessageTextContent(text=message.content)],
+            inference_options=InferenceOptions(),
         )
-    return AssistantMessageItem(**common, content=[AssistantMessageContent(text=message.content)])
+    return AssistantMessageItem(
+        id=item_id, thread_id=thread_id, created_at=created_at, content=[AssistantMessageContent(text=message.content)]
+    )
 
 
 def _row_of(item: ThreadItem) -> tuple[str, str]:
@@ -174,7 +181,7 @@ def _item_rows(conversation: Conversation) -> QuerySet[Message]:
     return Message.objects.filter(conversation=conversation, user_id=conversation.user_id).filter(ITEM_ROWS)
 
 
-def _history(*, user_id: str, thread_id: str) -> list[dict[str, Any]]:
+def _history(*, user_id: str, thread_id: str) -> list[TResponseInputItem]:
     """The agent's input, exactly as the chat API builds it (tool calls and results included)."""
     conversation = conversation_get(user_id=user_id, thread_id=thread_id)
     return services.history_items(

@@ -37,6 +37,7 @@ from rest_framework.views import APIView
 from chat import chatkit
 from chat.views import CHAT_ERRORS, TIME_ZONE, _time_zone
 from tasks.serializers import ErrorSerializer
+from todo_project.auth import caller_id
 from todo_project.throttling import ApiRateThrottle, ChatRateThrottle
 
 CHATKIT_REQUEST: TypeAdapter[Any] = TypeAdapter(ChatKitReq)
@@ -205,7 +206,7 @@ class ChatKitView(APIView):
             404: OpenApiResponse(ErrorSerializer, description="No such thread (or item) for this user"),
         },
     )
-    def post(self, request: Request, user_id: str) -> HttpResponse:
+    def post(self, request: Request, user_id: str) -> HttpResponse | StreamingHttpResponse:
         time_zone = _time_zone(request)
         body = request.body
         try:
@@ -214,7 +215,7 @@ class ChatKitView(APIView):
             raise ValidationError(_errors(exc)) from None
         if chatkit_request.type not in SUPPORTED:
             raise ValidationError({"type": [f"{chatkit_request.type} is not supported by this server."]})
-        user = request.user.id
+        user = caller_id(request)
         context = chatkit.ChatKitContext(user_id=user, time_zone=time_zone)
         try:
             thread_id = getattr(chatkit_request.params, "thread_id", None)

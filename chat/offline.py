@@ -11,7 +11,7 @@ import uuid
 from collections.abc import AsyncIterator, Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
 from agents import ModelResponse, Usage
 from agents.models.interface import Model
@@ -372,8 +372,8 @@ def _reply(step: tuple[Call, Any]) -> str:
             return f"I couldn't find task {task_id} among your tasks, so nothing changed."
         case _:
             errors = result.get("errors") or {}
-            details = "; ".join(f"{field}: {' '.join(messages)}" for field, messages in errors.items())
-            return f"I couldn't do that ({details or 'invalid request'})."
+            reasons = "; ".join(f"{field}: {' '.join(messages)}" for field, messages in errors.items())
+            return f"I couldn't do that ({reasons or 'invalid request'})."
 
 
 def _details(task: dict[str, Any], fields: Iterable[str], *, only_set: bool = False) -> list[str]:
@@ -502,7 +502,8 @@ class OfflineModel(Model):
         yield ResponseCreatedEvent(type="response.created", response=_response([]), sequence_number=sequence)
         for index, item in enumerate(output):
             if isinstance(item, ResponseOutputMessage):
-                for chunk in re.findall(r"\S+\s*|\s+", item.content[0].text):
+                text = cast(ResponseOutputText, item.content[0]).text  # _message writes one output_text part
+                for chunk in re.findall(r"\S+\s*|\s+", text):
                     sequence += 1
                     yield ResponseTextDeltaEvent(
                         type="response.output_text.delta",

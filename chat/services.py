@@ -15,12 +15,15 @@ import queue
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
+from agents import TResponseInputItem
 from asgiref.sync import async_to_sync
 from django.conf import settings
 from django.db import connection, connections, transaction
 from django.utils import timezone
+from openai.types.responses import EasyInputMessageParam, ResponseFunctionToolCallParam
+from openai.types.responses.response_input_item_param import FunctionCallOutput
 
 from chat import selectors
 from chat.agent import ChatProviderError, run_turn, stream_turn
@@ -119,7 +122,7 @@ def public_tool_calls(calls: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return [{"name": call["name"], "arguments": call["arguments"], "result": call["result"]} for call in calls]
 
 
-def _begin(*, user_id: str, message: str, conversation_id: int | None) -> tuple[Conversation, list[dict[str, Any]]]:
+def _begin(*, user_id: str, message: str, conversation_id: int | None) -> tuple[Conversation, list[TResponseInputItem]]:
     """Find or start the conversation, store the user's message, return the model's input."""
     now = timezone.now()
     with transaction.atomic():
@@ -172,33 +175,34 @@ def _finish(conversation: Conversation, context: ChatContext, *, reply: str | No
         Conversation.objects.filter(pk=conversation.pk).update(updated_at=now)
 
 
-def history_items(messages: list[Message]) -> list[dict[str, Any]]:
+def history_items(messages: list[Message]) -> list[TResponseInputItem]:
     """Stored messages as the SDK's input items (Responses format), starting at a user message.
 
     Cutting the history to its last N messages can leave a tool result without its call at the
     front; providers reject that, so the history starts at the first user message instead."""
-    items: list[dict[str, Any]] = []
+    items: list[TResponseInputItem] = []
+    first_user: int | None = None
     for message in messages:
         if message.role == Message.Role.USER:
-            items.append({"role": "user", "content": message.content})
+            if first_user is None:
+                first_user = len(items)
+            items.append(EasyInputMessageParam(role="user", content=message.content))
         elif message.role == Message.Role.TOOL:
-            items.append(
-                {"type": "function_call_output", "call_id": message.tool_calls[0]["id"], "output": message.content}
-            )
+            call = cast(list[dict[str, Any]], message.tool_calls)[0]  # a tool row holds the call it answers
+            items.append(FunctionCallOutput(type="function_call_output", call_id=call["id"], output=message.content))
         elif message.tool_calls:
             items.extend(
-                {
-                    "type": "function_call",
-                    "call_id": call["id"],
-                    "name": call["name"],
-                    "arguments": json.dumps(call["arguments"]),
-                }
+                ResponseFunctionToolCallParam(
+                    type="function_call",
+                    call_id=call["id"],
+                    name=call["name"],
+                    arguments=json.dumps(call["arguments"]),
+                )
                 for call in message.tool_calls
             )
         else:
-            items.append({"role": "assistant", "content": message.content})
-    first_user = next((i for i, item in enumerate(items) if item.get("role") == "user"), len(items))
-    return items[first_user:]
+            items.append(EasyInputMessageParam(role="assistant", content=message.content))
+    return items[len(items) if first_user is None else first_user :]
 
 
 def _title(message: str) -> str:

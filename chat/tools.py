@@ -16,7 +16,7 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
-from typing import Any, Literal
+from typing import Any, Literal, cast
 from zoneinfo import ZoneInfo
 
 from agents import FunctionTool, RunContextWrapper, function_tool
@@ -45,8 +45,12 @@ class ChatContext:
     tool_calls: list[dict[str, Any]] = field(default_factory=list)
     time_zone: str = "UTC"
 
+    @property
+    def zone(self) -> ZoneInfo:
+        return ZoneInfo(self.time_zone)
+
     def now(self) -> datetime:
-        return datetime.now(ZoneInfo(self.time_zone))
+        return datetime.now(self.zone)
 
 
 def _task_tool(func: Callable[..., dict[str, Any] | list[dict[str, Any]]]) -> FunctionTool:
@@ -263,7 +267,8 @@ def _first_occurrence(rule: str, start: datetime) -> datetime:
         return start
     # Whatever the interval or count: the series then counts from this day.
     first_day = re.sub(r";(?:INTERVAL|COUNT|UNTIL)=[^;]*", "", rule)
-    found = rrule.next_occurrence(first_day, due_at=start - timedelta(days=1), tz=start.tzinfo)
+    # `start` is always in the user's zone (a ZoneInfo): _due_at and _today_due build it with the context's.
+    found = rrule.next_occurrence(first_day, due_at=start - timedelta(days=1), tz=cast(ZoneInfo, start.tzinfo))
     return found[0] if found else start
 
 
@@ -314,7 +319,7 @@ def add_task(
         user_id=context.user_id, title=title, description=description, priority=priority or "none",
         tags=_tag_names(tags or []), due_at=due_at, recurrence=rule,
     )  # fmt: skip
-    return task_summary(task, "created", now.tzinfo)
+    return task_summary(task, "created", context.zone)
 
 
 @_task_tool
@@ -355,7 +360,7 @@ def list_tasks(
     query = task_query(user_id=context.user_id, params={k: v for k, v in params.items() if v is not None})
     if not query.is_valid():
         raise ValidationError({name: list(messages) for name, messages in query.errors.items()})
-    return [task_item(task, now.tzinfo) for task in query.ordered()[:LIST_LIMIT]]
+    return [task_item(task, context.zone) for task in query.ordered()[:LIST_LIMIT]]
 
 
 @_task_tool
@@ -422,7 +427,7 @@ def update_task(
     elif changes.get("recurrence") and "due_at" not in changes and not _has_due(context.user_id, task_id):
         changes["due_at"] = _first_occurrence(changes["recurrence"], _today_due(now))
     task = services.task_update(user_id=context.user_id, task_id=task_id, time_zone=context.time_zone, **changes)
-    return task_summary(task, "updated", now.tzinfo)
+    return task_summary(task, "updated", context.zone)
 
 
 TOOLS = [add_task, list_tasks, complete_task, delete_task, update_task]

@@ -23,6 +23,7 @@ from chat.serializers import (
 )
 from tasks.serializers import ErrorSerializer
 from tasks.views import ERRORS, VALIDATION_ERROR
+from todo_project.auth import caller_id
 from todo_project.throttling import ApiRateThrottle, ChatRateThrottle
 
 CHAT_ERRORS = {
@@ -69,7 +70,7 @@ class ChatView(APIView):
         body = ChatRequestSerializer(data=request.data)
         body.is_valid(raise_exception=True)
         try:
-            reply = services.chat_send(user_id=request.user.id, time_zone=time_zone, **body.validated_data)
+            reply = services.chat_send(user_id=caller_id(request), time_zone=time_zone, **body.validated_data)
         except services.ChatTurnFailed as exc:
             return Response({"detail": exc.detail, "conversation_id": exc.conversation_id}, status=exc.status)
         return Response(ChatResponseSerializer(reply).data)
@@ -110,7 +111,7 @@ class ChatStreamView(APIView):
         time_zone = _time_zone(request)
         body = ChatRequestSerializer(data=request.data)
         body.is_valid(raise_exception=True)
-        events = services.chat_stream(user_id=request.user.id, time_zone=time_zone, **body.validated_data)
+        events = services.chat_stream(user_id=caller_id(request), time_zone=time_zone, **body.validated_data)
         response = StreamingHttpResponse(_server_sent_events(events), content_type="text/event-stream")
         response["Cache-Control"] = "no-cache"
         response["X-Accel-Buffering"] = "no"  # let nginx pass each event on at once
@@ -155,13 +156,15 @@ class ConversationViewSet(viewsets.GenericViewSet):
     lookup_value_regex = r"[0-9]+"
 
     def list(self, request: Request, user_id: str) -> Response:
-        conversations = selectors.conversation_list(user_id=request.user.id)
+        conversations = selectors.conversation_list(user_id=caller_id(request))
         return Response(ConversationSerializer(conversations, many=True).data)
 
     def retrieve(self, request: Request, user_id: str, pk: str) -> Response:
-        conversation = selectors.conversation_get(user_id=request.user.id, conversation_id=int(pk), with_messages=True)
+        conversation = selectors.conversation_get(
+            user_id=caller_id(request), conversation_id=int(pk), with_messages=True
+        )
         return Response(ConversationDetailSerializer(conversation).data)
 
     def destroy(self, request: Request, user_id: str, pk: str) -> Response:
-        services.conversation_delete(user_id=request.user.id, conversation_id=int(pk))
+        services.conversation_delete(user_id=caller_id(request), conversation_id=int(pk))
         return Response(status=status.HTTP_204_NO_CONTENT)

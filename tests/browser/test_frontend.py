@@ -1,0 +1,264 @@
+"""The reference frontend (examples/frontend), end to end: Chromium drives the React page, which signs
+up and in with a real Better Auth server (Node, email and password, the `jwt` plugin) and calls the
+API served by `make serve`, once with the jwt plugin's EdDSA tokens (verified through the JWKS that
+Better Auth publishes) and once with HS256 tokens signed with the shared secret.
+
+Needs `make frontend` (npm packages and the built page; `make test` runs it first) and PostgreSQL for
+Better Auth's own tables. The API's database follows the pass: a SQLite file in the SQLite pass, a
+PostgreSQL database in the PostgreSQL pass, both made for this module and removed after it.
+"""
+
+import json
+import os
+import re
+import secrets
+import shutil
+import signal
+import socket
+import subprocess
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import jwt
+import psycopg
+import pytest
+from django.conf import settings
+from playwright.sync_api import Browser, Page, Request, expect
+
+from tests.browser.conftest import TIMEOUT_MS, USED, Console
+
+REPO = Path(__file__).resolve().parents[2]
+FRONTEND = REPO / "examples" / "frontend"
+SECRET = "frontend-e2e-" + secrets.token_urlsafe(32)
+POSTGRES_URL = os.environ.get("FRONTEND_POSTGRES_URL") or "postgres://postgres@127.0.0.1:5432/postgres"
+STARTUP_SECONDS = 240  # `make serve` checks the install, migrates and collects static files first
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def call(url: str, token: str | None = None) -> tuple[int, object]:
+    headers = {"Authorization": f"Bearer {token}"} if token else {}
+    try:
+        with urllib.request.urlopen(urllib.request.Request(url, headers=headers), timeout=10) as response:  # noqa: S310 - loopback
+            return response.status, json.loads(response.read() or b"null")
+    except urllib.error.HTTPError as error:
+        return error.code, json.loads(error.read() or b"null")
+
+
+class Process:
+    """A server in its own process group (make's children included), its output in a file."""
+
+    def __init__(self, name: str, command: list[str], *, cwd: Path, env: dict[str, str], log: Path) -> None:
+        self.name, self.log = name, log
+        self.popen = subprocess.Popen(  # noqa: S603
+            command, cwd=cwd, env=env, stdout=log.open("w"), stderr=subprocess.STDOUT, start_new_session=True
+        )
+
+    def wait_until(self, url: str, seconds: float) -> None:
+        deadline = time.monotonic() + seconds
+        while time.monotonic() < deadline:
+            if self.popen.poll() is not None:
+                pytest.fail(f"{self.name} exited with {self.popen.returncode}:\n{self.output()}")
+            try:
+                if call(url)[0] == 200:
+                    return
+            except OSError:
+                pass
+            time.sleep(0.3)
+        pytest.fail(f"{self.name} did not answer {url} within {seconds} s:\n{self.output()}")
+
+    def output(self) -> str:
+        return self.log.read_text(errors="replace")[-4000:]
+
+    def stop(self) -> None:
+        if self.popen.poll() is None:
+            os.killpg(self.popen.pid, signal.SIGTERM)
+            try:
+                self.popen.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                os.killpg(self.popen.pid, signal.SIGKILL)
+                self.popen.wait(timeout=10)
+
+
+@dataclass(frozen=True)
+class Stack:
+    api: str  # the Django API, as `make serve` runs it
+    frontend: str  # the Node server: Better Auth and the page
+    token_kind: str
+
+
+def _postgres_database(name: str) -> Iterator[str]:
+    """A new, empty PostgreSQL database on the test server; dropped afterwards."""
+    admin = psycopg.connect(POSTGRES_URL, autocommit=True)
+    admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    admin.execute(f'CREATE DATABASE "{name}"')
+    try:
+        yield f"{POSTGRES_URL.rsplit('/', 1)[0]}/{name}"
+    finally:
+        admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        admin.close()
+
+
+@pytest.fixture(scope="module")
+def ports() -> tuple[int, int]:
+    return _free_port(), _free_port()
+
+
+@pytest.fixture(scope="module")
+def auth_database() -> Iterator[str]:
+    yield from _postgres_database(f"todo_frontend_auth_{os.getpid()}")
+
+
+@pytest.fixture(scope="module")
+def api(ports, tmp_path_factory) -> Iterator[str]:
+    """`make serve` as a deployment runs it (debug off, gunicorn), trusting the frontend's Better Auth."""
+    if shutil.which("make") is None:
+        pytest.fail("`make` is needed to start the API as `make serve`")
+    api_port, frontend_port = ports
+    folder = tmp_path_factory.mktemp("frontend-api")
+    if settings.DATABASES["default"]["ENGINE"].endswith("postgresql"):
+        databases = _postgres_database(f"todo_frontend_api_{os.getpid()}")
+        database_url = next(databases)
+    else:
+        databases, database_url = iter(()), f"sqlite:///{folder / 'api.sqlite3'}"
+    frontend = f"http://127.0.0.1:{frontend_port}"
+    env = {
+        **os.environ,
+        "DATABASE_URL": database_url, "HOST": "127.0.0.1", "PORT": str(api_port),
+        "DJANGO_DEBUG": "false", "DJANGO_SECRET_KEY": secrets.token_urlsafe(48),
+        "BETTER_AUTH_SECRET": SECRET,
+        "BETTER_AUTH_URL": frontend,  # JWKS at <frontend>/api/auth/jwks; iss and aud checked against it
+        "CORS_ALLOWED_ORIGINS": frontend,
+        "OPENAI_API_KEY": "",  # the offline model answers the chat
+        "REDIS_URL": "", "WEB_CONCURRENCY": "1", "THREADS": "4", "LOG_LEVEL": "WARNING",
+    }  # fmt: skip
+    env.pop("MAKEFLAGS", None)
+    env.pop("MFLAGS", None)
+    command = ["make", "--no-print-directory", "serve"]
+    server = Process("make serve", command, cwd=REPO, env=env, log=folder / "serve.log")
+    try:
+        server.wait_until(f"http://127.0.0.1:{api_port}/health", STARTUP_SECONDS)
+        yield f"http://127.0.0.1:{api_port}"
+    finally:
+        server.stop()
+        next(databases, None)  # drops the PostgreSQL database
+
+
+@pytest.fixture(scope="module", params=["jwks", "hs256"])
+def stack(request, ports, api, auth_database, tmp_path_factory) -> Iterator[Stack]:
+    """The Node server of examples/frontend, sending the API one kind of token."""
+    node = shutil.which("node")
+    if node is None or not (FRONTEND / "node_modules").is_dir() or not (FRONTEND / "dist" / "index.html").is_file():
+        pytest.fail("the reference frontend is not installed: run `make frontend` (needs Node.js 20+ and npm)")
+    frontend_port = ports[1]
+    env = {
+        **os.environ,
+        "HOST": "127.0.0.1", "PORT": str(frontend_port), "BETTER_AUTH_SECRET": SECRET,
+        "BETTER_AUTH_URL": f"http://127.0.0.1:{frontend_port}", "API_URL": api,
+        "AUTH_DATABASE_URL": auth_database, "TOKEN_KIND": request.param,
+    }  # fmt: skip
+    log = tmp_path_factory.mktemp(f"frontend-{request.param}") / "node.log"
+    server = Process("the frontend's Node server", [node, "server.mjs"], cwd=FRONTEND, env=env, log=log)
+    try:
+        server.wait_until(f"http://127.0.0.1:{frontend_port}/config.json", 60)
+        yield Stack(api=api, frontend=f"http://127.0.0.1:{frontend_port}", token_kind=request.param)
+    finally:
+        server.stop()
+
+
+@pytest.fixture
+def page(browser: Browser, stack: Stack, console: Console) -> Iterator[Page]:
+    """The reference frontend's page in a fresh browser context (overrides the live-server page)."""
+    context = browser.new_context(base_url=stack.frontend, viewport={"width": 1100, "height": 900})
+    context.set_default_timeout(TIMEOUT_MS)
+    tab = context.new_page()
+    USED.append(stack.frontend)
+    tab.on("console", console.on_console)
+    tab.on("pageerror", console.on_page_error)
+    tab.on("response", console.on_response)
+    tab.on("requestfailed", console.on_request_failed)
+    yield tab
+    context.close()
+
+
+def test_sign_up_add_toggle_chat_and_sign_in_again(page: Page, stack: Stack, console: Console) -> None:
+    api_calls: list[tuple[str, str, str | None]] = []
+
+    def record(request: Request) -> None:
+        if request.url.startswith(stack.api):
+            api_calls.append((request.method, request.url, request.headers.get("authorization")))
+
+    page.on("request", record)
+    email = f"ada-{stack.token_kind}-{secrets.token_hex(4)}@example.com"
+    password = "correct horse battery staple"
+
+    page.goto("/")
+    page.get_by_label("Name").fill("Ada")
+    page.get_by_label("Email").fill(email)
+    page.get_by_label("Password").fill(password)
+    page.get_by_role("button", name="Sign up").click()
+    expect(page.get_by_text(f"Signed in as {email}")).to_be_visible()
+    user_id = page.get_by_test_id("user-id").inner_text()
+    expect(page.get_by_text("No tasks yet.")).to_be_visible()
+
+    page.get_by_label("New task").fill("Post the letters")
+    page.get_by_role("button", name="Add").click()
+    letters = page.get_by_role("checkbox", name="Post the letters")
+    expect(letters).not_to_be_checked()
+    letters.click()
+    expect(letters).to_be_checked()
+
+    page.get_by_label("Message").fill("add a task to water the plants")
+    page.get_by_role("button", name="Send").click()
+    expect(page.get_by_role("list", name="Conversation")).to_contain_text(re.compile("water the plants", re.I))
+    expect(page.get_by_role("checkbox", name=re.compile("water the plants", re.I))).not_to_be_checked()
+    expect(page.get_by_role("checkbox")).to_have_count(2)
+    expect(letters).to_be_checked()
+    expect(page.get_by_role("alert")).to_have_count(0)
+
+    # The API holds both, under the Better Auth user's id, as the page showed them.
+    now = int(time.time())
+    check = jwt.encode({"sub": user_id, "iat": now, "exp": now + 300}, SECRET, algorithm="HS256")
+    status, tasks = call(f"{stack.api}/api/{user_id}/tasks", check)
+    assert status == 200, tasks
+    assert sorted((task["title"].lower(), task["completed"]) for task in tasks) == [
+        ("post the letters", True),
+        ("water the plants", False),
+    ]
+    # Every call carried the kind of token under test, and the API accepted each one.
+    algorithms = {jwt.get_unverified_header(header.split()[1])["alg"] for _, _, header in api_calls if header}
+    assert algorithms == {"EdDSA" if stack.token_kind == "jwks" else "HS256"}
+    methods = [method for method, _, header in api_calls if header]
+    assert {"GET", "POST", "PATCH"} <= set(methods), api_calls
+
+    # Signed out and in again, the tasks are there; deleting one removes it from the API too.
+    page.get_by_role("button", name="Sign out").click()
+    page.get_by_label("Email").fill(email)
+    page.get_by_label("Password").fill(password)
+    page.get_by_role("button", name="Sign in").click()
+    expect(page.get_by_role("checkbox")).to_have_count(2)
+    page.get_by_role("button", name="Delete Post the letters").click()
+    expect(page.get_by_role("checkbox")).to_have_count(1)
+    status, tasks = call(f"{stack.api}/api/{user_id}/tasks", check)
+    assert [task["title"].lower() for task in tasks] == ["water the plants"]
+    console.assert_clean()
+
+
+def test_a_wrong_password_is_shown_and_nothing_is_called(page: Page, stack: Stack) -> None:
+    api_calls: list[str] = []
+    page.on("request", lambda request: api_calls.append(request.url) if request.url.startswith(stack.api) else None)
+    page.goto("/")
+    page.get_by_label("Email").fill(f"nobody-{secrets.token_hex(4)}@example.com")
+    page.get_by_label("Password").fill("not the password")
+    page.get_by_role("button", name="Sign in").click()
+    expect(page.get_by_role("alert")).to_be_visible()
+    expect(page.get_by_role("button", name="Sign in")).to_be_enabled()
+    assert api_calls == []
