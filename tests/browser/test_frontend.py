@@ -34,7 +34,9 @@ from tests.browser.conftest import TIMEOUT_MS, USED, Console
 REPO = Path(__file__).resolve().parents[2]
 FRONTEND = REPO / "examples" / "frontend"
 SECRET = "frontend-e2e-" + secrets.token_urlsafe(32)
+# The PostgreSQL server to make databases on (any database of it: the URL's own is not touched).
 POSTGRES_URL = os.environ.get("FRONTEND_POSTGRES_URL") or "postgres://postgres@127.0.0.1:5432/postgres"
+SERVER_URL = POSTGRES_URL.split("?", 1)[0].rsplit("/", 1)[0]
 STARTUP_SECONDS = 240  # `make serve` checks the install, migrates and collects static files first
 
 
@@ -97,11 +99,11 @@ class Stack:
 
 def _postgres_database(name: str) -> Iterator[str]:
     """A new, empty PostgreSQL database on the test server; dropped afterwards."""
-    admin = psycopg.connect(POSTGRES_URL, autocommit=True)
+    admin = psycopg.connect(f"{SERVER_URL}/postgres", autocommit=True)
     admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
     admin.execute(f'CREATE DATABASE "{name}"')
     try:
-        yield f"{POSTGRES_URL.rsplit('/', 1)[0]}/{name}"
+        yield f"{SERVER_URL}/{name}"
     finally:
         admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
         admin.close()
