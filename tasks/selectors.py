@@ -3,13 +3,14 @@ task_changes, the incremental sync."""
 
 import json
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 from datetime import datetime
-from typing import TYPE_CHECKING, Any, TypedDict
+from typing import TYPE_CHECKING, TypedDict
 
 from django.contrib.postgres.search import SearchQuery, SearchRank, SearchVector
 from django.db import connection
-from django.db.models import Aggregate, Count, JSONField, OuterRef, Q, QuerySet, Subquery
+from django.db.models import Count, JSONField, Q, QuerySet
+from django.db.models.expressions import RawSQL
 
 from tasks.exceptions import TagNotFound, TaskNotFound
 from tasks.models import Tag, Task
@@ -38,20 +39,13 @@ if TYPE_CHECKING:
 SEARCH_VECTOR = SearchVector("title", "description", config="english")
 
 
-class JSONArrayAgg(Aggregate):
-    """The values of a group as a JSON array: json_group_array on SQLite, jsonb_agg on PostgreSQL."""
+def tag_names() -> RawSQL:
+    """The task's tag names as one correlated subquery (a JSON array, NULL without tags).
 
-    function = "JSON_GROUP_ARRAY"
-    output_field = JSONField()
-
-    def as_postgresql(self, compiler: Any, connection: Any, **extra: Any) -> tuple[str, Sequence[Any]]:
-        return super().as_sql(compiler, connection, function="JSONB_AGG", **extra)
-
-
-def tag_names() -> Subquery:
-    links = Task.tags.through.objects.filter(task_id=OuterRef("pk")).order_by().values("task_id")
-    # django-stubs' plugin does not track annotations on an auto-created through model: "names" is one.
-    return Subquery(links.annotate(names=JSONArrayAgg("tag__name")).values("names"))  # type: ignore[misc]
+    Written as SQL rather than as a Subquery of the through model: the ORM resolves, relabels and
+    compiles a nested query on every call, which cost more than the rest of a task's read (see
+    bench/RESULTS.md). For top-level task querysets only: it names the tasks table, not an alias."""
+    return RawSQL(tag_names_sql(), (), output_field=JSONField())  # noqa: S611 - no input in it: model table names
 
 
 def tag_names_sql() -> str:
@@ -99,10 +93,11 @@ def task_search(tasks: QuerySet[Task], text: str) -> QuerySet[Task]:
 
 
 def task_get(*, user_id: str, task_id: int) -> Task:
-    try:
-        return task_list(user_id=user_id).order_by().get(pk=task_id)
-    except Task.DoesNotExist:
-        raise TaskNotFound(task_id) from None
+    # One filter() and no get(): each queryset step clones the query, and this is the hottest read.
+    tasks = Task.objects.filter(pk=task_id, user_id=user_id, deleted_at=None).annotate(tag_names=tag_names())
+    for task in tasks.order_by():
+        return task
+    raise TaskNotFound(task_id)
 
 
 def task_exists(*, user_id: str, task_id: int, deleted: bool = False) -> bool:
