@@ -50,23 +50,40 @@ function request()
 end
 
 stream_errors = 0
+busy = 0
+pause_ms = 0
 
--- A stream reports a failed turn in-band, after its 200. (Defined for this scenario only: with a
--- response() function wrk keeps every body.)
+-- A stream reports a failed turn in-band, after its 200. A 503 with Retry-After means every chat
+-- slot of that worker is taken (CHAT_TURNS_PER_WORKER): counted as "busy", not as an error, and the
+-- next request waits as long as the server asked, as a client should. (Defined for this scenario
+-- only: with a response() function wrk keeps every body.)
 if scenario == "chat-stream" then
   function response(status, headers, body)
-    if status == 200 and (body:find("event: error", 1, true) or not body:find("event: done", 1, true)) then
+    if status == 503 and headers["Retry-After"] then
+      busy = busy + 1
+      pause_ms = tonumber(headers["Retry-After"]) * 1000
+    elseif status == 200 and (body:find("event: error", 1, true) or not body:find("event: done", 1, true)) then
       stream_errors = stream_errors + 1
     end
+  end
+
+  function delay()
+    local wait = pause_ms
+    pause_ms = 0
+    return wait
   end
 end
 
 function done(summary, latency, requests)
   local errors = summary.errors.connect + summary.errors.read + summary.errors.write
     + summary.errors.status + summary.errors.timeout
-  for _, thread in ipairs(threads) do errors = errors + thread:get("stream_errors") end
+  local refused = 0
+  for _, thread in ipairs(threads) do
+    errors = errors + thread:get("stream_errors")
+    refused = refused + thread:get("busy")
+  end
   io.write(string.format(
-    'RESULT {"requests": %d, "seconds": %.3f, "p50_ms": %.3f, "p99_ms": %.3f, "errors": %d, "status_errors": %d}\n',
+    'RESULT {"requests": %d, "seconds": %.3f, "p50_ms": %.3f, "p99_ms": %.3f, "errors": %d, "status_errors": %d, "busy": %d}\n',
     summary.requests, summary.duration / 1e6, latency:percentile(50) / 1000, latency:percentile(99) / 1000,
-    errors, summary.errors.status))
+    errors - refused, summary.errors.status - refused, refused))
 end

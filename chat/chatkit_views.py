@@ -34,7 +34,7 @@ from rest_framework.request import Request
 from rest_framework.throttling import BaseThrottle
 from rest_framework.views import APIView
 
-from chat import chatkit
+from chat import chatkit, slots
 from chat.views import CHAT_ERRORS, TIME_ZONE, _time_zone
 from tasks.serializers import ErrorSerializer
 from todo_project.auth import caller_id
@@ -217,6 +217,8 @@ class ChatKitView(APIView):
             raise ValidationError({"type": [f"{chatkit_request.type} is not supported by this server."]})
         user = caller_id(request)
         context = chatkit.ChatKitContext(user_id=user, time_zone=time_zone)
+        # A turn holds this thread while the model answers: take a slot first (503 when none is free).
+        give_back = slots.take() if chatkit_request.type in TURNS else None
         try:
             thread_id = getattr(chatkit_request.params, "thread_id", None)
             if thread_id is not None:
@@ -224,14 +226,22 @@ class ChatKitView(APIView):
             if isinstance(chatkit_request, (ThreadsCreateReq, ThreadsAddUserMessageReq)):
                 problem = _message_problem(chatkit_request)
                 if problem:
+                    if give_back:
+                        give_back()
                     return _event_stream(iter([_sse(ErrorEvent(code="custom", message=problem, allow_retry=False))]))
             if isinstance(chatkit_request, ThreadsCreateReq):
                 context.reserved_thread = chatkit.conversation_reserve(user_id=user)
             result = async_to_sync(server.process)(body, context)
-        except NotFoundError as exc:
-            raise NotFound(str(exc)) from None
+        except BaseException as exc:
+            if give_back:
+                give_back()
+            if isinstance(exc, NotFoundError):
+                raise NotFound(str(exc)) from None
+            raise
         if isinstance(result, StreamingResult):
-            return _event_stream(_run(result))
+            return _event_stream(slots.Holding(_run(result), give_back) if give_back else _run(result))
+        if give_back:
+            give_back()
         return HttpResponse(result.json, content_type="application/json")
 
 

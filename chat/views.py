@@ -13,7 +13,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from chat import selectors, services
+from chat import selectors, services, slots
 from chat.serializers import (
     ChatErrorSerializer,
     ChatRequestSerializer,
@@ -32,7 +32,11 @@ CHAT_ERRORS = {
     404: OpenApiResponse(ErrorSerializer, description="No such conversation for this user"),
     429: OpenApiResponse(ErrorSerializer, description="Too many chat requests (see Retry-After)"),
     502: OpenApiResponse(ChatErrorSerializer, description="The model provider failed"),
-    503: OpenApiResponse(ChatErrorSerializer, description="The model provider is rate-limiting"),
+    503: OpenApiResponse(
+        ChatErrorSerializer,
+        description="The model provider is rate-limiting, or this server is answering as many messages as it "
+        "can (CHAT_TURNS_PER_WORKER): send it again after Retry-After",
+    ),
     504: OpenApiResponse(ChatErrorSerializer, description="The model provider timed out"),
 }
 CONVERSATION_ID = [OpenApiParameter("id", int, OpenApiParameter.PATH, description="The conversation id.")]
@@ -70,7 +74,8 @@ class ChatView(APIView):
         body = ChatRequestSerializer(data=request.data)
         body.is_valid(raise_exception=True)
         try:
-            reply = services.chat_send(user_id=caller_id(request), time_zone=time_zone, **body.validated_data)
+            with slots.turn():
+                reply = services.chat_send(user_id=caller_id(request), time_zone=time_zone, **body.validated_data)
         except services.ChatTurnFailed as exc:
             return Response({"detail": exc.detail, "conversation_id": exc.conversation_id}, status=exc.status)
         return Response(ChatResponseSerializer(reply).data)
@@ -111,8 +116,15 @@ class ChatStreamView(APIView):
         time_zone = _time_zone(request)
         body = ChatRequestSerializer(data=request.data)
         body.is_valid(raise_exception=True)
-        events = services.chat_stream(user_id=caller_id(request), time_zone=time_zone, **body.validated_data)
-        response = StreamingHttpResponse(_server_sent_events(events), content_type="text/event-stream")
+        give_back = slots.take()  # held until the stream ends or the client goes away
+        try:
+            events = services.chat_stream(user_id=caller_id(request), time_zone=time_zone, **body.validated_data)
+        except BaseException:
+            give_back()
+            raise
+        response = StreamingHttpResponse(
+            slots.Holding(_server_sent_events(events), give_back), content_type="text/event-stream"
+        )
         response["Cache-Control"] = "no-cache"
         response["X-Accel-Buffering"] = "no"  # let nginx pass each event on at once
         return response

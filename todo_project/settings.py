@@ -155,8 +155,8 @@ DATABASES = {
 }
 if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
     DATABASES["default"]["CONN_MAX_AGE"] = 0
-    # Per worker process: a request holds one connection, so THREADS (default 4) plus streaming chats
-    # need few. Size the total (hosts * WEB_CONCURRENCY * max_size) under PostgreSQL's max_connections.
+    # Per worker process: a request holds one connection while it runs, so THREADS (default 8) plus
+    # the agent threads of chat turns (CHAT_TURNS_PER_WORKER) need few. Size the total (hosts * WEB_CONCURRENCY * max_size) under PostgreSQL's max_connections.
     DATABASES["default"].setdefault("OPTIONS", {})["pool"] = {
         "min_size": get_int_from_env("DB_POOL_MIN_SIZE", 2),
         "max_size": get_int_from_env("DB_POOL_MAX_SIZE", 10),
@@ -239,6 +239,9 @@ CHAT_TIMEOUT_SECONDS = get_int_from_env("CHAT_TIMEOUT_SECONDS", 60)
 CHAT_MAX_RETRIES = get_int_from_env("CHAT_MAX_RETRIES", 2)
 CHAT_MAX_TURNS = get_int_from_env("CHAT_MAX_TURNS", 10)
 CHAT_RATE = os.environ.get("CHAT_RATE", "20/min")
+# Chat turns one worker process runs at once (each holds a server thread while the model answers);
+# the rest of the THREADS stay free for the API. Beyond it a turn is a 503 with Retry-After (chat/slots.py).
+CHAT_TURNS_PER_WORKER = get_int_from_env("CHAT_TURNS_PER_WORKER", max(1, get_int_from_env("THREADS", 8) // 2))
 
 # A cache shared by every worker (the throttles count there): Redis when REDIS_URL is set (as on
 # every development and CI machine of this project), else a table in the database.
