@@ -50,7 +50,7 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--baseline-port", type=int, default=8101)
     parser.add_argument("--growth", action="store_true", help="Compare list/get at 10k and at 1M tasks.")
     parser.add_argument("--streams", type=int, default=8, help="Chat streams in flight in list-during-streams "
-                        "(default 8: the chat turns 2 workers x 8 threads take, CHAT_TURNS_PER_WORKER 4 each).")  # fmt: skip
+                        "(default 8: the chat turns of 2 workers, CHAT_TURNS_PER_WORKER 4 each).")  # fmt: skip
     parser.add_argument("--stream-delay", type=float, default=0, help="Chat answers streamed over this many "
                         "seconds by a local fake provider, not the offline model (default 0: offline).")  # fmt: skip
     parser.add_argument("--json", type=Path, help="Also write the results to this file.")

@@ -156,7 +156,8 @@ DATABASES = {
 if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
     DATABASES["default"]["CONN_MAX_AGE"] = 0
     # Per worker process: a request holds one connection while it runs, so THREADS (default 8) plus
-    # the agent threads of chat turns (CHAT_TURNS_PER_WORKER) need few. Size the total (hosts * WEB_CONCURRENCY * max_size) under PostgreSQL's max_connections.
+    # the agent threads of chat turns (CHAT_TURNS_PER_WORKER) need few. Size the total
+    # (hosts * WEB_CONCURRENCY * max_size) under PostgreSQL's max_connections.
     DATABASES["default"].setdefault("OPTIONS", {})["pool"] = {
         "min_size": get_int_from_env("DB_POOL_MIN_SIZE", 2),
         "max_size": get_int_from_env("DB_POOL_MAX_SIZE", 10),

@@ -116,6 +116,6 @@ def test_the_503_is_documented():
     from drf_spectacular.generators import SchemaGenerator
 
     schema = SchemaGenerator().get_schema(request=None, public=True)
-    for path in (f"/api/{{user_id}}/chat", f"/api/{{user_id}}/chat/stream"):
+    for path in ("/api/{user_id}/chat", "/api/{user_id}/chat/stream"):
         assert "503" in schema["paths"][path]["post"]["responses"], path
     assert json.dumps(schema).count("CHAT_TURNS_PER_WORKER") >= 2
