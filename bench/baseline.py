@@ -2,18 +2,28 @@
 
 Served by the same gunicorn settings as the real app (see bench/run.py); it skips what a framework
 adds (routing, authentication, serializers, middleware), so the ratio measures that overhead.
+It runs the same SQL as the app (every field of a task, its tag names from the same correlated
+subquery, live tasks only) and answers the same JSON: bench/run.py compares both answers before it
+measures, so neither side does work the other skips.
 """
 
 import json
 import os
 import re
-from datetime import datetime
+from datetime import UTC, datetime
 
 from psycopg_pool import ConnectionPool
 
-COLUMNS = "id, user_id, title, description, completed, created_at, updated_at"
+KEYS = ("id", "user_id", "title", "description", "completed", "created_at", "updated_at", "priority", "tags",
+        "due_at", "recurrence", "completed_at", "position")  # fmt: skip
+TAGS = (
+    '(SELECT JSONB_AGG(t."name") FROM "tasks_task_tags" l INNER JOIN "tasks_tag" t ON t."id" = l."tag_id" '
+    'WHERE l."task_id" = "tasks_task"."id")'
+)
+COLUMNS = ", ".join(TAGS if key == "tags" else key for key in KEYS)
+LIVE = "deleted_at IS NULL"
 TASK_PATH = re.compile(r"^/api/(?P<user>[^/]+)/tasks(?:/(?P<id>[0-9]+))?/?$")
-KEYS = ("id", "user_id", "title", "description", "completed", "created_at", "updated_at")
+PRIORITY_NAMES = {0: "none", 1: "low", 2: "medium", 3: "high"}
 
 pool = ConnectionPool(
     os.environ["BASELINE_DATABASE_URL"],
@@ -25,8 +35,11 @@ pool = ConnectionPool(
 
 def _task(row: tuple) -> dict:
     task = dict(zip(KEYS, row, strict=True))
-    for key in ("created_at", "updated_at"):
-        task[key] = task[key].isoformat().replace("+00:00", "Z") if isinstance(task[key], datetime) else task[key]
+    for key in ("created_at", "updated_at", "due_at", "completed_at"):
+        if isinstance(task[key], datetime):
+            task[key] = task[key].astimezone(UTC).isoformat().replace("+00:00", "Z")
+    task["priority"] = PRIORITY_NAMES[task["priority"]]
+    task["tags"] = sorted(task["tags"] or [])
     return task
 
 
@@ -40,13 +53,13 @@ def app(environ: dict, start_response) -> list[bytes]:
     with pool.connection() as connection:
         if match["id"]:
             row = connection.execute(
-                f"SELECT {COLUMNS} FROM tasks_task WHERE id = %s AND user_id = %s",  # noqa: S608
+                f"SELECT {COLUMNS} FROM tasks_task WHERE id = %s AND user_id = %s AND {LIVE}",  # noqa: S608
                 (int(match["id"]), match["user"]),
             ).fetchone()
             body: object = _task(row) if row else None
         else:
             rows = connection.execute(
-                f"SELECT {COLUMNS} FROM tasks_task WHERE user_id = %s ORDER BY created_at DESC, id DESC",  # noqa: S608
+                f"SELECT {COLUMNS} FROM tasks_task WHERE user_id = %s AND {LIVE} ORDER BY created_at DESC, id DESC",  # noqa: S608
                 (match["user"],),
             ).fetchall()
             body = [_task(row) for row in rows]

@@ -53,16 +53,17 @@ stream_errors = 0
 busy = 0
 pause_ms = 0
 
--- A stream reports a failed turn in-band, after its 200. A 503 with Retry-After means every chat
--- slot of that worker is taken (CHAT_TURNS_PER_WORKER): counted as "busy", not as an error, and the
--- next request waits as long as the server asked, as a client should. (Defined for this scenario
--- only: with a response() function wrk keeps every body.)
-if scenario == "chat-stream" then
+-- A stream reports a failed turn in-band, after its 200. A chat answered 503 with Retry-After found
+-- every chat slot of its worker taken (CHAT_TURNS_PER_WORKER): counted as "busy", not as an error,
+-- and the next request waits as long as the server asked, as a client should. (Defined for the chat
+-- scenarios only: with a response() function wrk keeps every body.)
+if scenario == "chat-stream" or scenario == "chat" then
   function response(status, headers, body)
     if status == 503 and headers["Retry-After"] then
       busy = busy + 1
       pause_ms = tonumber(headers["Retry-After"]) * 1000
-    elseif status == 200 and (body:find("event: error", 1, true) or not body:find("event: done", 1, true)) then
+    elseif scenario == "chat-stream" and status == 200
+        and (body:find("event: error", 1, true) or not body:find("event: done", 1, true)) then
       stream_errors = stream_errors + 1
     end
   end

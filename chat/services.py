@@ -11,6 +11,7 @@ Owning the writes here also puts the transaction boundaries where the rules abov
 """
 
 import json
+import logging
 import queue
 import threading
 from collections.abc import Iterator
@@ -31,6 +32,7 @@ from chat.models import Conversation, Message
 from chat.tools import ChatContext
 
 TITLE_LENGTH = 60
+logger = logging.getLogger(__name__)
 
 
 class ChatTurnFailed(Exception):
@@ -103,6 +105,7 @@ def chat_stream(
             _finish(conversation, context, reply=None)
             events.put(("error", ChatTurnFailed(exc, conversation.pk)))
         except Exception as exc:
+            logger.exception("Chat stream failed in conversation %s", conversation.pk)
             events.put(("error", exc))
         finally:
             connections.close_all()

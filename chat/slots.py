@@ -19,7 +19,7 @@ from rest_framework import status
 from rest_framework.exceptions import APIException
 
 T = TypeVar("T")
-RETRY_AFTER_SECONDS = 5
+RETRY_AFTER_SECONDS = 2
 
 _lock = threading.Lock()
 _semaphores: dict[int, threading.BoundedSemaphore] = {}
