@@ -153,3 +153,21 @@ def test_a_deep_cursor_page_is_an_index_range_scan_at_100k_tasks(db):
     assert "task_user_created_live_idx" in plan, plan
     assert "Sort" not in plan.split("SubPlan")[0], plan  # rows come in index order: no sort of 90,000 rows
     assert deep_ms < 100, f"a deep page took {deep_ms:.1f} ms"
+
+
+@pytest.mark.django_db
+def test_the_hot_reads_become_prepared_statements(task_factory):
+    """On PostgreSQL, a read run five times on a connection is prepared there: the server stops
+    planning it again for every request (DB_PREPARED_STATEMENTS, on by default)."""
+    if connection.vendor != "postgresql":
+        pytest.skip("prepared statements are PostgreSQL's: runs in the PostgreSQL pass")
+    task = task_factory(user_id=USER_A)
+    for _ in range(6):
+        selectors.task_get(user_id=USER_A, task_id=task.id)
+        list(selectors.task_list(user_id=USER_A))
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT statement FROM pg_prepared_statements")
+        statements = [row[0] for row in cursor.fetchall()]
+    tasks = [statement for statement in statements if 'FROM "tasks_task"' in statement]
+    assert any('"tasks_task"."id" = $1' in statement for statement in tasks), statements
+    assert any("ORDER BY" in statement and "$1" in statement for statement in tasks), statements

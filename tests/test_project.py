@@ -85,6 +85,20 @@ def test_production_starts_with_strong_secrets_and_reads_the_environment():
     assert lines[2] == ("https://app.example.com/api/auth/jwks https://app.example.com https://app.example.com")
 
 
+@pytest.mark.parametrize(("value", "expected"), [(None, "True 5"), ("false", "None None")])
+def test_prepared_statements_are_on_unless_turned_off(value, expected):
+    result = run_django(
+        "from django.conf import settings as s\n"
+        "options = s.DATABASES['default']['OPTIONS']\n"
+        "print(options.get('server_side_binding'), options.get('prepare_threshold'))",
+        DATABASE_URL="postgres://postgres@127.0.0.1:5432/postgres",
+        **({"DB_PREPARED_STATEMENTS": value} if value else {}),
+    )
+
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == expected
+
+
 def test_development_needs_nothing_set():
     result = run_django(
         "from django.conf import settings as s\n"

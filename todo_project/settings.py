@@ -165,6 +165,11 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
     }
     # Behind PgBouncer in transaction mode (e.g. Neon's -pooler host), server-side cursors break.
     DATABASES["default"]["DISABLE_SERVER_SIDE_CURSORS"] = get_bool_from_env("DB_DISABLE_SERVER_SIDE_CURSORS", False)
+    # Prepared statements: values bound by the server, and a query run 5 times on a connection is
+    # prepared there, so PostgreSQL stops planning the hot reads again on every request (bench/RESULTS.md).
+    # Off for a pooler that cannot keep them (PgBouncer in transaction mode before 1.21).
+    if get_bool_from_env("DB_PREPARED_STATEMENTS", True):
+        DATABASES["default"]["OPTIONS"].update(server_side_binding=True, prepare_threshold=5)
 elif DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # WAL lets readers run beside a writer; IMMEDIATE makes writers queue instead of failing.
     DATABASES["default"]["OPTIONS"] = {
