@@ -161,9 +161,14 @@ def prepare(args: argparse.Namespace, env: dict[str, str]) -> dict[str, object]:
 
 
 def seed_background(tasks_per_user: int, users: int) -> None:
+    """Exactly `users` background users with `tasks_per_user` tasks each (more from an earlier run are removed)."""
     from django.core.management import call_command
     from django.db import connection
 
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "DELETE FROM tasks_task WHERE user_id LIKE 'bg-user-%%' AND substr(user_id, 9)::int > %s", [users]
+        )
     call_command("seed_demo", users=users, tasks_per_user=tasks_per_user, prefix="bg-user-")
     with connection.cursor() as cursor:
         cursor.execute("VACUUM ANALYZE tasks_task")
