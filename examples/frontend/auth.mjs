@@ -26,6 +26,9 @@ export const auth = betterAuth({
   secret,
   database: pool,
   emailAndPassword: { enabled: true, minPasswordLength: 8 },
+  // The session cache cookie as a JWT: HS256 with `secret`, payload {session, user, iat, exp}. It is
+  // the one HS256 token Better Auth issues itself, and the API accepts it (TOKEN_KIND=cookie-cache).
+  session: { cookieCache: { enabled: true, maxAge: 5 * 60, strategy: "jwt" } },
   telemetry: { enabled: false },
   plugins: [
     // GET /api/auth/token returns {token}: sub = the user's id, iss = aud = baseURL, 15 minutes.

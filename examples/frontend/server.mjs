@@ -15,9 +15,11 @@ import { auth, baseURL, host, migrate, pool, port, secret } from "./auth.mjs";
 
 const DIST = fileURLToPath(new URL("./dist/", import.meta.url));
 const API_URL = (process.env.API_URL ?? "http://127.0.0.1:8000").replace(/\/$/, "");
-// Which token the page sends to the API: "jwks" (the jwt plugin's EdDSA token) or "hs256".
+// Which token the page sends to the API: "jwks" (the jwt plugin's EdDSA token), "hs256" (signed
+// here with the shared secret) or "cookie-cache" (Better Auth's own session cache cookie, a JWT).
+const TOKEN_KINDS = ["jwks", "hs256", "cookie-cache"];
 const TOKEN_KIND = process.env.TOKEN_KIND ?? "jwks";
-if (!["jwks", "hs256"].includes(TOKEN_KIND)) throw new Error('TOKEN_KIND must be "jwks" or "hs256"');
+if (!TOKEN_KINDS.includes(TOKEN_KIND)) throw new Error(`TOKEN_KIND must be one of ${TOKEN_KINDS.join(", ")}`);
 const TYPES = {
   ".html": "text/html; charset=utf-8",
   ".js": "text/javascript; charset=utf-8",
@@ -54,6 +56,25 @@ async function hs256Token(req, res) {
   return sendJson(res, 200, { token });
 }
 
+// Better Auth's session cache cookie is HttpOnly, so the page cannot read it: hand it over from here,
+// refreshed by getSession when it has expired (a Next.js route handler would do the same).
+async function cookieCacheToken(req, res) {
+  const { authCookies } = await auth.$context;
+  const name = authCookies.sessionData.name;
+  const { headers, response } = await auth.api.getSession({
+    headers: fromNodeHeaders(req.headers),
+    returnHeaders: true,
+  });
+  if (!response) return sendJson(res, 401, { detail: "Not signed in." });
+  const setCookies = headers.getSetCookie();
+  const fresh = setCookies.find((cookie) => cookie.startsWith(`${name}=`));
+  const sent = (req.headers.cookie ?? "").split(/;\s*/).find((cookie) => cookie.startsWith(`${name}=`));
+  const token = (fresh ?? sent ?? "").split(";")[0].slice(name.length + 1);
+  if (!token) return sendJson(res, 401, { detail: "No session cache cookie: sign in again." });
+  if (setCookies.length) res.setHeader("set-cookie", setCookies);
+  return sendJson(res, 200, { token: decodeURIComponent(token) });
+}
+
 async function staticFile(req, res) {
   const path = decodeURIComponent(new URL(req.url, baseURL).pathname);
   let file = normalize(join(DIST, path));
@@ -80,6 +101,7 @@ const server = createServer(async (req, res) => {
     const { pathname } = new URL(req.url, baseURL);
     if (pathname.startsWith("/api/auth/")) return await authHandler(req, res);
     if (pathname === "/token/hs256" && req.method === "GET") return await hs256Token(req, res);
+    if (pathname === "/token/cookie-cache" && req.method === "GET") return await cookieCacheToken(req, res);
     if (pathname === "/config.json") return sendJson(res, 200, { apiUrl: API_URL, tokenKind: TOKEN_KIND });
     if (req.method !== "GET" && req.method !== "HEAD") return sendJson(res, 405, { detail: "Method not allowed." });
     return await staticFile(req, res);

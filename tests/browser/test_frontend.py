@@ -1,7 +1,8 @@
 """The reference frontend (examples/frontend), end to end: Chromium drives the React page, which signs
 up and in with a real Better Auth server (Node, email and password, the `jwt` plugin) and calls the
-API served by `make serve`, once with the jwt plugin's EdDSA tokens (verified through the JWKS that
-Better Auth publishes) and once with HS256 tokens signed with the shared secret.
+API served by `make serve`, once with each kind of token the contract names: the jwt plugin's EdDSA
+tokens (verified through the JWKS that Better Auth publishes), HS256 tokens signed with the shared
+secret, and Better Auth's own session cache cookie (an HS256 JWT without `sub`).
 
 Needs `make frontend` (npm packages and the built page; `make test` runs it first) and PostgreSQL for
 Better Auth's own tables. The API's database follows the pass: a SQLite file in the SQLite pass, a
@@ -154,7 +155,7 @@ def api(ports, tmp_path_factory) -> Iterator[str]:
         next(databases, None)  # drops the PostgreSQL database
 
 
-@pytest.fixture(scope="module", params=["jwks", "hs256"])
+@pytest.fixture(scope="module", params=["jwks", "hs256", "cookie-cache"])
 def stack(request, ports, api, auth_database, tmp_path_factory) -> Iterator[Stack]:
     """The Node server of examples/frontend, sending the API one kind of token."""
     node = shutil.which("node")
@@ -236,8 +237,15 @@ def test_sign_up_add_toggle_chat_and_sign_in_again(page: Page, stack: Stack, con
         ("water the plants", False),
     ]
     # Every call carried the kind of token under test, and the API accepted each one.
-    algorithms = {jwt.get_unverified_header(header.split()[1])["alg"] for _, _, header in api_calls if header}
-    assert algorithms == {"EdDSA" if stack.token_kind == "jwks" else "HS256"}
+    tokens = {header.split()[1] for _, _, header in api_calls if header}
+    assert {jwt.get_unverified_header(token)["alg"] for token in tokens} == {
+        "EdDSA" if stack.token_kind == "jwks" else "HS256"
+    }
+    claims = [jwt.decode(token, options={"verify_signature": False}) for token in tokens]
+    if stack.token_kind == "cookie-cache":  # Better Auth's shape: the user id only in session/user
+        assert all("sub" not in claim and claim["session"]["userId"] == user_id for claim in claims)
+    else:
+        assert all(claim["sub"] == user_id for claim in claims)
     methods = [method for method, _, header in api_calls if header]
     assert {"GET", "POST", "PATCH"} <= set(methods), api_calls
 

@@ -16,9 +16,10 @@ export function tokenSource(tokenKind) {
   return async function token() {
     if (cached && cached.exp - 60 > Date.now() / 1000) return cached.token;
     let value;
-    if (tokenKind === "hs256") {
-      // Signed by our own server with the secret it shares with the API (server.mjs).
-      const response = await fetch("/token/hs256", { credentials: "same-origin" });
+    if (tokenKind === "hs256" || tokenKind === "cookie-cache") {
+      // hs256: signed by our own server with the secret it shares with the API; cookie-cache: Better
+      // Auth's session cache cookie, which the page cannot read itself (server.mjs).
+      const response = await fetch(`/token/${tokenKind}`, { credentials: "same-origin" });
       if (!response.ok) throw new Error("Could not get a token: are you signed in?");
       value = (await response.json()).token;
     } else {
