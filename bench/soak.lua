@@ -22,7 +22,7 @@ end
 local users, slots, next_slot, turn = {}, {}, 0, {}
 local deletable = {} -- {user, id} of tasks this thread created, deleted first in, first out
 local oversized_body
-counts, wrong, statuses = {}, {}, {}
+counts, wrong, statuses, busy = {}, {}, {}, {}
 answered, valid_errors, misanswered, server_errors, untagged = 0, 0, 0, 0, 0
 local last_flush = 0
 
@@ -107,10 +107,16 @@ end
 function response(status, headers, body)
   answered = answered + 1
   statuses[status] = (statuses[status] or 0) + 1
-  if status >= 500 then server_errors = server_errors + 1 end
   local kind, n = (headers["X-Request-ID"] or ""):match("^soak%.(%a+)%.(%d+)$")
+  -- A chat turn refused because every chat slot of its worker is taken (CHAT_TURNS_PER_WORKER):
+  -- the server's designed backpressure (503 + Retry-After), counted apart, not as an error.
+  local refused = (kind == "chat" or kind == "stream") and status == 503 and headers["Retry-After"] ~= nil
+  if status >= 500 and not refused then server_errors = server_errors + 1 end
   if not kind then
     untagged = untagged + 1
+  elseif refused then
+    counts[kind] = counts[kind] + 1
+    busy[kind] = (busy[kind] or 0) + 1
   elseif expected[kind] then
     counts[kind] = counts[kind] + 1
     if status ~= expected[kind] then
@@ -144,7 +150,7 @@ local function json_object(map)
 end
 
 function done(summary, latency, requests)
-  local total, untagged_total = { counts = {}, wrong = {}, statuses = {} }, 0
+  local total, untagged_total = { counts = {}, wrong = {}, statuses = {}, busy = {} }, 0
   for _, thread in ipairs(threads) do
     for name, map in pairs(total) do
       for key, value in pairs(thread:get(name)) do map[key] = (map[key] or 0) + value end
@@ -154,8 +160,8 @@ function done(summary, latency, requests)
   local socket = summary.errors.connect + summary.errors.read + summary.errors.write + summary.errors.timeout
   io.write(string.format(
     'RESULT {"seconds": %.3f, "sent": %d, "socket_errors": %d, "p50_ms": %.1f, "p99_ms": %.1f, "max_ms": %.1f, '
-      .. '"untagged": %d, "counts": %s, "wrong": %s, "statuses": %s}\n',
+      .. '"untagged": %d, "counts": %s, "wrong": %s, "statuses": %s, "busy": %s}\n',
     summary.duration / 1e6, summary.requests, socket, latency:percentile(50) / 1000, latency:percentile(99) / 1000,
     latency.max / 1000, untagged_total, json_object(total.counts), json_object(total.wrong),
-    json_object(total.statuses)))
+    json_object(total.statuses), json_object(total.busy)))
 end

@@ -201,7 +201,9 @@ def report(result: dict, samples: dict, pool: dict[str, int]) -> list[str]:
     invalid = {kind: n for kind, n in counts.items() if kind in EXPECTED}
     valid_errors = sum(wrong.get(kind, 0) for kind in valid) + result["untagged"]
     misanswered = sum(wrong.get(kind, 0) for kind in invalid)
-    server_errors = sum(n for status, n in statuses.items() if int(status) >= 500)
+    busy = result.get("busy", {})
+    refused = sum(busy.values())  # chat turns refused with 503 + Retry-After: backpressure, not a fault
+    server_errors = sum(n for status, n in statuses.items() if int(status) >= 500) - refused
     answered = sum(statuses.values())
     chats, minutes = counts.get("chat", 0) + counts.get("stream", 0), result["seconds"] / 60
     start, end = samples["memory"].get("start", {}), samples["memory"].get("end", {})
@@ -219,7 +221,8 @@ def report(result: dict, samples: dict, pool: dict[str, int]) -> list[str]:
                               f"p99 {result['p99_ms']} ms, max {result['max_ms']} ms"),
         ("valid requests", f"{sum(valid.values())}, errors **{valid_errors}**"),
         ("invalid requests", f"{sum(invalid.values())}, misanswered **{misanswered}**"),
-        ("5xx", f"**{server_errors}**"),
+        ("5xx (chat turns refused busy not counted)", f"**{server_errors}**"),
+        ("chat turns refused busy (503 + Retry-After)", f"{refused} of {chats} (CHAT_TURNS_PER_WORKER)"),
         ("socket errors and timeouts", f"**{result['socket_errors']}**"),
         ("statuses", ", ".join(f"{status}: {n}" for status, n in sorted(statuses.items()))),
         ("per user and minute", f"{answered / USERS / minutes:.0f} requests (API_RATE 1200/min), "
