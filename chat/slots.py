@@ -9,6 +9,7 @@ free for everything else. A turn beyond it is refused at once, before anything i
 Retry-After, and the client sends the same message again.
 """
 
+import logging
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -30,6 +31,7 @@ class ChatBusy(APIException):
     default_detail = "The assistant is answering as many messages as it can. Send yours again in a few seconds."
     default_code = "chat_busy"
     wait = RETRY_AFTER_SECONDS  # DRF's handler turns it into Retry-After
+    log_level = logging.WARNING  # backpressure, not a fault: todo_project.exceptions logs it so
 
 
 def _slots() -> threading.BoundedSemaphore:

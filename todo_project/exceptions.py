@@ -42,6 +42,12 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response:
         logger.error("Database unavailable: %s", type(exc).__name__)
         exc = ServiceUnavailable("The database is unavailable. Try again shortly.")
     response = drf_exception_handler(exc, context)
+    log_level = getattr(exc, "log_level", None)
+    if response is not None and log_level is not None:
+        # Expected refusals (a chat turn beyond CHAT_TURNS_PER_WORKER) log at their own level, not as
+        # django.request's ERROR for every 5xx.
+        logger.log(log_level, "%s: %s", type(exc).__name__, response.status_code)
+        response._has_been_logged = True  # type: ignore[attr-defined]  # read by django.utils.log.log_response
     if response is None:
         view = context.get("view")
         logger.exception("Unhandled error in %s", type(view).__name__, exc_info=exc)

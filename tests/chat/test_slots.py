@@ -119,3 +119,16 @@ def test_the_503_is_documented():
     for path in ("/api/{user_id}/chat", "/api/{user_id}/chat/stream"):
         assert "503" in schema["paths"][path]["post"]["responses"], path
     assert json.dumps(schema).count("CHAT_TURNS_PER_WORKER") >= 2
+
+
+@pytest.mark.django_db
+def test_a_refusal_is_logged_as_a_warning_not_an_error(api_a, one_turn, caplog):
+    give_back = slots.take()
+    try:
+        with caplog.at_level("INFO"):
+            assert_busy(post(api_a, "chat"))
+    finally:
+        give_back()
+    refusals = [record for record in caplog.records if "ChatBusy" in record.getMessage()]
+    assert [record.levelname for record in refusals] == ["WARNING"]
+    assert not [record for record in caplog.records if record.name == "django.request"]
