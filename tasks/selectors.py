@@ -3,7 +3,7 @@ task_changes, the incremental sync."""
 
 import json
 import re
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from datetime import datetime
 from typing import TYPE_CHECKING, TypedDict
 
@@ -11,6 +11,7 @@ from django.contrib.postgres.search import SearchQuery, SearchRank, SearchVector
 from django.db import connection
 from django.db.models import Count, JSONField, Q, QuerySet
 from django.db.models.expressions import RawSQL
+from django.db.models.query import RawQuerySet
 
 from tasks.exceptions import TagNotFound, TaskNotFound
 from tasks.models import Tag, Task
@@ -92,10 +93,47 @@ def task_search(tasks: QuerySet[Task], text: str) -> QuerySet[Task]:
     return tasks.filter(condition)
 
 
+class CompiledQuery:
+    """A queryset compiled to SQL once per database vendor, then run with new values through
+    `raw()`, which makes the same model instances (annotations as attributes) without building,
+    resolving and compiling the query again: half the cost of the hottest read (bench/RESULTS.md).
+
+    `build(**sentinels)` must return the queryset; each sentinel is a value that appears exactly once
+    among the compiled query's parameters, which is how the values given later find their places."""
+
+    def __init__(self, build: Callable[..., QuerySet[Task]], **sentinels: object) -> None:
+        self._build, self._sentinels = build, sentinels
+        self._compiled: dict[str, tuple[str, list[object], dict[int, str]]] = {}
+
+    def _compile(self) -> tuple[str, list[object], dict[int, str]]:
+        sql, params = self._build(**self._sentinels).query.sql_with_params()
+        places = {i: name for i, value in enumerate(params) for name, s in self._sentinels.items() if value == s}
+        if sorted(places.values()) != sorted(self._sentinels):
+            raise ValueError(f"each sentinel must appear once among the parameters {params!r}")
+        return sql, list(params), places
+
+    def __call__(self, **values: object) -> "RawQuerySet[Task]":
+        compiled = self._compiled.get(connection.vendor)
+        if compiled is None:
+            compiled = self._compiled[connection.vendor] = self._compile()
+        sql, params, places = compiled
+        bound = [values[places[i]] if i in places else param for i, param in enumerate(params)]
+        return Task.objects.raw(sql, bound)
+
+
+_TASK_GET = CompiledQuery(
+    lambda task_id, user_id: (
+        Task.objects.filter(pk=task_id, user_id=user_id, deleted_at=None).annotate(tag_names=tag_names()).order_by()
+    ),
+    task_id=-7_000_000_001,
+    user_id="\x00user-id-sentinel",
+)
+
+
 def task_get(*, user_id: str, task_id: int) -> Task:
-    # One filter() and no get(): each queryset step clones the query, and this is the hottest read.
-    tasks = Task.objects.filter(pk=task_id, user_id=user_id, deleted_at=None).annotate(tag_names=tag_names())
-    for task in tasks.order_by():
+    if not -(2**63) <= task_id < 2**63:  # no such id (the ORM's lookups say so too; raw SQL would overflow)
+        raise TaskNotFound(task_id)
+    for task in _TASK_GET(task_id=task_id, user_id=user_id):
         return task
     raise TaskNotFound(task_id)
 

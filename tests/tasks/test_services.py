@@ -165,3 +165,41 @@ def test_concurrent_toggles_never_lose_an_update():
     assert selectors.task_get(user_id=USER_A, task_id=task.id).completed is True
     # Each toggle returned the state it wrote: the states alternate, so 46 True and 45 False.
     assert (results.count(True), results.count(False)) == (46, 45)
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("tags", [[], ["home", "errands"]], ids=["untagged", "tagged"])
+def test_task_get_from_its_compiled_query_equals_the_orm_read(tags):
+    from datetime import UTC, datetime
+
+    task = services.task_create(
+        user_id=USER_A, title="Compiled", description="d", priority="high", tags=tags,
+        due_at=datetime(2031, 1, 2, 3, 4, 5, 678901, tzinfo=UTC), recurrence="FREQ=WEEKLY",
+    )  # fmt: skip
+    services.task_toggle(user_id=USER_A, task_id=task.id)
+    expected = (
+        Task.objects.filter(pk=task.id, user_id=USER_A).annotate(tag_names=selectors.tag_names()).order_by().get()
+    )
+    got = selectors.task_get(user_id=USER_A, task_id=task.id)
+    fields = [field.attname for field in Task._meta.concrete_fields]
+    assert {name: getattr(got, name) for name in fields} == {name: getattr(expected, name) for name in fields}
+    assert selectors.tag_list_of(got) == selectors.tag_list_of(expected) == sorted(tags)
+    assert got.due_at.tzinfo is not None and got.created_at.tzinfo is not None
+
+
+@pytest.mark.django_db
+def test_task_get_from_its_compiled_query_keeps_owners_and_tombstones_apart():
+    task = services.task_create(user_id=USER_A, title="Mine")
+    with pytest.raises(TaskNotFound):
+        selectors.task_get(user_id=USER_B, task_id=task.id)
+    with pytest.raises(TaskNotFound):
+        selectors.task_get(user_id=USER_A, task_id=task.id + 1000)
+    services.task_delete(user_id=USER_A, task_id=task.id)
+    with pytest.raises(TaskNotFound):
+        selectors.task_get(user_id=USER_A, task_id=task.id)
+
+
+def test_a_compiled_query_refuses_a_sentinel_it_cannot_place():
+    query = selectors.CompiledQuery(lambda user_id: Task.objects.filter(user_id="someone"), user_id="\x00nowhere")
+    with pytest.raises(ValueError, match="sentinel"):
+        query(user_id="a")
