@@ -184,7 +184,8 @@ def test_task_get_from_its_compiled_query_equals_the_orm_read(tags):
     fields = [field.attname for field in Task._meta.concrete_fields]
     assert {name: getattr(got, name) for name in fields} == {name: getattr(expected, name) for name in fields}
     assert selectors.tag_list_of(got) == selectors.tag_list_of(expected) == sorted(tags)
-    assert got.due_at.tzinfo is not None and got.created_at.tzinfo is not None
+    assert got.due_at.tzinfo is not None
+    assert got.created_at.tzinfo is not None
 
 
 @pytest.mark.django_db
