@@ -130,6 +130,15 @@ _TASK_GET = CompiledQuery(
 )
 
 
+_TASK_LIST = CompiledQuery(lambda user_id: task_list(user_id=user_id), user_id="\x00user-id-sentinel")
+
+
+def task_list_all(*, user_id: str) -> "RawQuerySet[Task]":
+    """task_list, unfiltered, in the model's order (newest first), from its compiled query: the
+    contract's plain list, the hottest read of all."""
+    return _TASK_LIST(user_id=user_id)
+
+
 def task_get(*, user_id: str, task_id: int) -> Task:
     if not -(2**63) <= task_id < 2**63:  # no such id (the ORM's lookups say so too; raw SQL would overflow)
         raise TaskNotFound(task_id)

@@ -204,3 +204,25 @@ def test_a_compiled_query_refuses_a_sentinel_it_cannot_place():
     query = selectors.CompiledQuery(lambda user_id: Task.objects.filter(user_id="someone"), user_id="\x00nowhere")
     with pytest.raises(ValueError, match="sentinel"):
         query(user_id="a")
+
+
+@pytest.mark.django_db
+def test_the_plain_list_from_its_compiled_query_equals_the_orm_list():
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    now = timezone.now()
+    for n in range(6):
+        task = services.task_create(user_id=USER_A, title=f"t{n}", tags=["home"] if n % 2 else [])
+        Task.objects.filter(pk=task.id).update(created_at=now - timedelta(minutes=n % 3))  # ties: id decides
+    services.task_create(user_id=USER_B, title="not mine")
+    services.task_delete(user_id=USER_A, task_id=task.id)
+    expected = list(selectors.task_list(user_id=USER_A))
+    got = list(selectors.task_list_all(user_id=USER_A))
+    assert [t.id for t in got] == [t.id for t in expected]
+    assert len(got) == 5
+    fields = [field.attname for field in Task._meta.concrete_fields]
+    for a, b in zip(got, expected, strict=True):
+        assert {name: getattr(a, name) for name in fields} == {name: getattr(b, name) for name in fields}
+        assert selectors.tag_list_of(a) == selectors.tag_list_of(b)
