@@ -15,6 +15,7 @@ import shutil
 import subprocess
 import warnings
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -136,20 +137,29 @@ def console() -> Console:
     return Console()
 
 
-@pytest.fixture
-def page(browser: Browser, live_server, console: Console) -> Iterator[Page]:
-    """A page in a fresh browser context, relative URLs against the live server."""
-    context = browser.new_context(base_url=live_server.url, viewport={"width": 1280, "height": 900})
+@contextmanager
+def open_page(browser: Browser, base_url: str, console: Console) -> Iterator[Page]:
+    """A page in a fresh browser context, relative URLs against `base_url`, its console recorded."""
+    context = browser.new_context(base_url=base_url, viewport={"width": 1280, "height": 900})
     context.set_default_timeout(TIMEOUT_MS)
     context.set_default_navigation_timeout(TIMEOUT_MS)
     tab = context.new_page()
-    USED.append(live_server.url)
+    USED.append(base_url)
     tab.on("console", console.on_console)
     tab.on("pageerror", console.on_page_error)
     tab.on("response", console.on_response)
     tab.on("requestfailed", console.on_request_failed)
-    yield tab
-    context.close()
+    try:
+        yield tab
+    finally:
+        context.close()
+
+
+@pytest.fixture
+def page(browser: Browser, live_server, console: Console) -> Iterator[Page]:
+    """A page against the live server."""
+    with open_page(browser, live_server.url, console) as tab:
+        yield tab
     # A violation after the test's own check (or in a test that forgot it) still fails.
     assert not console.csp_violations, f"CSP violations: {console.csp_violations}"
 

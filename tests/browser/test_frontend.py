@@ -30,7 +30,7 @@ import pytest
 from django.conf import settings
 from playwright.sync_api import Browser, Page, Request, expect
 
-from tests.browser.conftest import TIMEOUT_MS, USED, Console
+from tests.browser.conftest import Console, open_page
 
 REPO = Path(__file__).resolve().parents[2]
 FRONTEND = REPO / "examples" / "frontend"
@@ -179,17 +179,9 @@ def stack(request, ports, api, auth_database, tmp_path_factory) -> Iterator[Stac
 
 @pytest.fixture
 def page(browser: Browser, stack: Stack, console: Console) -> Iterator[Page]:
-    """The reference frontend's page in a fresh browser context (overrides the live-server page)."""
-    context = browser.new_context(base_url=stack.frontend, viewport={"width": 1100, "height": 900})
-    context.set_default_timeout(TIMEOUT_MS)
-    tab = context.new_page()
-    USED.append(stack.frontend)
-    tab.on("console", console.on_console)
-    tab.on("pageerror", console.on_page_error)
-    tab.on("response", console.on_response)
-    tab.on("requestfailed", console.on_request_failed)
-    yield tab
-    context.close()
+    """The reference frontend's page (overrides the live-server page)."""
+    with open_page(browser, stack.frontend, console) as tab:
+        yield tab
 
 
 def test_sign_up_add_toggle_chat_and_sign_in_again(page: Page, stack: Stack, console: Console) -> None:
