@@ -218,31 +218,24 @@ class ChatKitView(APIView):
         user = caller_id(request)
         context = chatkit.ChatKitContext(user_id=user, time_zone=time_zone)
         # A turn holds this thread while the model answers: take a slot first (503 when none is free).
-        give_back = slots.take() if chatkit_request.type in TURNS else None
-        try:
-            thread_id = getattr(chatkit_request.params, "thread_id", None)
-            if thread_id is not None:
-                chatkit.conversation_get(user_id=user, thread_id=thread_id)  # 404 before anything runs
-            if isinstance(chatkit_request, (ThreadsCreateReq, ThreadsAddUserMessageReq)):
-                problem = _message_problem(chatkit_request)
-                if problem:
-                    if give_back:
-                        give_back()
-                    return _event_stream(iter([_sse(ErrorEvent(code="custom", message=problem, allow_retry=False))]))
-            if isinstance(chatkit_request, ThreadsCreateReq):
-                context.reserved_thread = chatkit.conversation_reserve(user_id=user)
-            result = async_to_sync(server.process)(body, context)
-        except BaseException as exc:
-            if give_back:
-                give_back()
-            if isinstance(exc, NotFoundError):
+        with slots.Turn(needed=chatkit_request.type in TURNS) as turn:
+            try:
+                thread_id = getattr(chatkit_request.params, "thread_id", None)
+                if thread_id is not None:
+                    chatkit.conversation_get(user_id=user, thread_id=thread_id)  # 404 before anything runs
+                if isinstance(chatkit_request, (ThreadsCreateReq, ThreadsAddUserMessageReq)):
+                    problem = _message_problem(chatkit_request)
+                    if problem:
+                        error = ErrorEvent(code="custom", message=problem, allow_retry=False)
+                        return _event_stream(iter([_sse(error)]))
+                if isinstance(chatkit_request, ThreadsCreateReq):
+                    context.reserved_thread = chatkit.conversation_reserve(user_id=user)
+                result = async_to_sync(server.process)(body, context)
+            except NotFoundError as exc:
                 raise NotFound(str(exc)) from None
-            raise
-        if isinstance(result, StreamingResult):
-            return _event_stream(slots.Holding(_run(result), give_back) if give_back else _run(result))
-        if give_back:
-            give_back()
-        return HttpResponse(result.json, content_type="application/json")
+            if isinstance(result, StreamingResult):
+                return _event_stream(turn.stream(_run(result)))
+            return HttpResponse(result.json, content_type="application/json")
 
 
 def _request_type(request: Request) -> str | None:

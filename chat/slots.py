@@ -12,7 +12,6 @@ Retry-After, and the client sends the same message again.
 import logging
 import threading
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
 from typing import Generic, TypeVar
 
 from django.conf import settings
@@ -59,14 +58,23 @@ def take() -> Callable[[], None]:
     return give_back
 
 
-@contextmanager
-def turn() -> Iterator[None]:
-    """A slot for the length of the block."""
-    give_back = take()
-    try:
-        yield
-    finally:
-        give_back()
+class Turn:
+    """A slot for one chat turn (none when not `needed`), given back when the `with` block ends,
+    unless `stream()` handed it to the response body, which then gives it back when it is closed."""
+
+    def __init__(self, *, needed: bool = True) -> None:
+        self._give_back: Callable[[], None] | None = take() if needed else None
+
+    def __enter__(self) -> "Turn":
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        if self._give_back is not None:
+            self._give_back()
+
+    def stream(self, iterator: Iterator[T]) -> Iterator[T]:
+        give_back, self._give_back = self._give_back, None
+        return Holding(iterator, give_back) if give_back is not None else iterator
 
 
 class Holding(Generic[T]):

@@ -74,7 +74,7 @@ class ChatView(APIView):
         body = ChatRequestSerializer(data=request.data)
         body.is_valid(raise_exception=True)
         try:
-            with slots.turn():
+            with slots.Turn():
                 reply = services.chat_send(user_id=caller_id(request), time_zone=time_zone, **body.validated_data)
         except services.ChatTurnFailed as exc:
             return Response({"detail": exc.detail, "conversation_id": exc.conversation_id}, status=exc.status)
@@ -116,15 +116,9 @@ class ChatStreamView(APIView):
         time_zone = _time_zone(request)
         body = ChatRequestSerializer(data=request.data)
         body.is_valid(raise_exception=True)
-        give_back = slots.take()  # held until the stream ends or the client goes away
-        try:
+        with slots.Turn() as turn:  # held until the stream ends or the client goes away
             events = services.chat_stream(user_id=caller_id(request), time_zone=time_zone, **body.validated_data)
-        except BaseException:
-            give_back()
-            raise
-        response = StreamingHttpResponse(
-            slots.Holding(_server_sent_events(events), give_back), content_type="text/event-stream"
-        )
+            response = StreamingHttpResponse(turn.stream(_server_sent_events(events)), content_type="text/event-stream")
         response["Cache-Control"] = "no-cache"
         response["X-Accel-Buffering"] = "no"  # let nginx pass each event on at once
         return response
