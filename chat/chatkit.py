@@ -25,6 +25,7 @@ import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from agents import TResponseInputItem
 from asgiref.sync import sync_to_async
@@ -72,6 +73,7 @@ for _handler in list(chatkit_logger.handlers):
 THREAD_ID = re.compile(r"thr_([1-9][0-9]{0,17})")
 ITEM_ID = re.compile(r"msg_([1-9][0-9]{0,17})")
 MAX_PAGE_SIZE = 100
+UTC = ZoneInfo("UTC")
 TITLE_LENGTH = Conversation._meta.get_field("title").max_length
 # The rows that are ChatKit items: user messages and the assistant's replies (not its tool calls).
 ITEM_ROWS = Q(role=Message.Role.USER) | Q(role=Message.Role.ASSISTANT, tool_calls__isnull=True)
@@ -89,7 +91,7 @@ class ChatKitContext:
     """A request's caller (from the verified token), time zone, and the Conversation reserved for a new thread."""
 
     user_id: str
-    time_zone: str = "UTC"
+    zone: ZoneInfo = UTC
     reserved_thread: int | None = None
 
 
@@ -356,7 +358,7 @@ class TodoChatKitServer(ChatKitServer[ChatKitContext]):
             thread.title = services._title(user_text(input_user_message.content)) or None  # the SDK saves it
         user_id = context.user_id
         input_items = await sync_to_async(_history)(user_id=user_id, thread_id=thread.id)
-        chat_context = ChatContext(user_id=user_id, time_zone=context.time_zone)
+        chat_context = ChatContext(user_id=user_id, zone=context.zone)
         message = AssistantMessageItem(
             id=self.store.generate_item_id("message", thread, context),
             thread_id=thread.id,

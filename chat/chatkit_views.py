@@ -35,8 +35,8 @@ from rest_framework.throttling import BaseThrottle
 from rest_framework.views import APIView
 
 from chat import chatkit, slots
-from chat.views import CHAT_ERRORS, TIME_ZONE, _time_zone
-from tasks.serializers import ErrorSerializer
+from chat.views import CHAT_ERRORS, TIME_ZONE
+from todo_project.api import ErrorSerializer, time_zone
 from todo_project.auth import caller_id
 from todo_project.throttling import ApiRateThrottle, ChatRateThrottle
 
@@ -207,7 +207,7 @@ class ChatKitView(APIView):
         },
     )
     def post(self, request: Request, user_id: str) -> HttpResponse | StreamingHttpResponse:
-        time_zone = _time_zone(request)
+        zone = time_zone(request)
         body = request.body
         try:
             chatkit_request = CHATKIT_REQUEST.validate_json(body)
@@ -216,7 +216,7 @@ class ChatKitView(APIView):
         if chatkit_request.type not in SUPPORTED:
             raise ValidationError({"type": [f"{chatkit_request.type} is not supported by this server."]})
         user = caller_id(request)
-        context = chatkit.ChatKitContext(user_id=user, time_zone=time_zone)
+        context = chatkit.ChatKitContext(user_id=user, zone=zone)
         # A turn holds this thread while the model answers: take a slot first (503 when none is free).
         with slots.Turn(needed=chatkit_request.type in TURNS) as turn:
             try:

@@ -2,7 +2,7 @@ from django.conf import settings
 from rest_framework import serializers
 
 from chat.models import Conversation, Message
-from tasks.serializers import RejectUnknownFieldsMixin, StrictCharField
+from todo_project.api import RejectUnknownFieldsMixin, StrictCharField
 
 
 class ChatRequestSerializer(RejectUnknownFieldsMixin, serializers.Serializer):

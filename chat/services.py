@@ -17,6 +17,7 @@ import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any, cast
+from zoneinfo import ZoneInfo
 
 from agents import TResponseInputItem
 from asgiref.sync import async_to_sync
@@ -32,6 +33,7 @@ from chat.models import Conversation, Message
 from chat.tools import ChatContext
 
 TITLE_LENGTH = 60
+UTC = ZoneInfo("UTC")
 logger = logging.getLogger(__name__)
 
 
@@ -56,10 +58,10 @@ def conversation_delete(*, user_id: str, conversation_id: int) -> None:
     selectors.conversation_get(user_id=user_id, conversation_id=conversation_id).delete()
 
 
-def chat_send(*, user_id: str, message: str, conversation_id: int | None = None, time_zone: str = "UTC") -> ChatReply:
-    """One turn, answered when complete; the tools read dates in `time_zone` (an IANA name)."""
+def chat_send(*, user_id: str, message: str, conversation_id: int | None = None, zone: ZoneInfo = UTC) -> ChatReply:
+    """One turn, answered when complete; the tools read dates in `zone`."""
     conversation, input_items = _begin(user_id=user_id, message=message, conversation_id=conversation_id)
-    context = ChatContext(user_id=user_id, time_zone=time_zone)
+    context = ChatContext(user_id=user_id, zone=zone)
     try:
         reply = async_to_sync(run_turn)(context, input_items)
     except ChatProviderError as exc:
@@ -70,7 +72,7 @@ def chat_send(*, user_id: str, message: str, conversation_id: int | None = None,
 
 
 def chat_stream(
-    *, user_id: str, message: str, conversation_id: int | None = None, time_zone: str = "UTC"
+    *, user_id: str, message: str, conversation_id: int | None = None, zone: ZoneInfo = UTC
 ) -> Iterator[tuple[str, Any]]:
     """The same turn as events: ("delta", text), ("tool_call", call), then ("done", reply) or ("error", …).
 
@@ -81,7 +83,7 @@ def chat_stream(
         # Give the request's pooled connection back for the stream's length: the agent's thread has
         # its own, and an idle one held per stream would drain the pool (bench/RESULTS.md).
         connection.close()
-    context = ChatContext(user_id=user_id, time_zone=time_zone)
+    context = ChatContext(user_id=user_id, zone=zone)
     events: queue.Queue[tuple[str, Any] | None] = queue.Queue()
 
     def produce() -> None:

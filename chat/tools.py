@@ -34,6 +34,7 @@ from tasks.results import task_item, task_summary
 LIST_LIMIT = 100
 DEFAULT_DUE_TIME = time(23, 59)  # "due tomorrow" means by the end of tomorrow, not overdue at breakfast
 MAX_PHRASE = 100
+UTC = ZoneInfo("UTC")
 Priority = Literal["none", "low", "medium", "high"]
 
 
@@ -43,11 +44,7 @@ class ChatContext:
 
     user_id: str
     tool_calls: list[dict[str, Any]] = field(default_factory=list)
-    time_zone: str = "UTC"
-
-    @property
-    def zone(self) -> ZoneInfo:
-        return ZoneInfo(self.time_zone)
+    zone: ZoneInfo = UTC
 
     def now(self) -> datetime:
         return datetime.now(self.zone)
@@ -371,8 +368,8 @@ def complete_task(ctx: RunContextWrapper[ChatContext], task_id: int) -> dict[str
         task_id: The task's id, as shown by list_tasks.
     """
     context = ctx.context
-    task = services.task_update(user_id=context.user_id, task_id=task_id, time_zone=context.time_zone, completed=True)
-    summary = task_summary(task, "completed", ZoneInfo(context.time_zone))
+    task = services.task_update(user_id=context.user_id, task_id=task_id, zone=context.zone, completed=True)
+    summary = task_summary(task, "completed", context.zone)
     if not task.completed and "due_at" in summary:
         summary["next_due_at"] = summary.pop("due_at")
     return summary
@@ -386,7 +383,7 @@ def delete_task(ctx: RunContextWrapper[ChatContext], task_id: int) -> dict[str, 
         task_id: The task's id, as shown by list_tasks.
     """
     task = services.task_delete(user_id=ctx.context.user_id, task_id=task_id)
-    return task_summary(task, "deleted", ZoneInfo(ctx.context.time_zone))
+    return task_summary(task, "deleted", ctx.context.zone)
 
 
 @_task_tool
@@ -426,7 +423,7 @@ def update_task(
         changes["due_at"] = _first_occurrence(changes["recurrence"], changes["due_at"])
     elif changes.get("recurrence") and "due_at" not in changes and not _has_due(context.user_id, task_id):
         changes["due_at"] = _first_occurrence(changes["recurrence"], _today_due(now))
-    task = services.task_update(user_id=context.user_id, task_id=task_id, time_zone=context.time_zone, **changes)
+    task = services.task_update(user_id=context.user_id, task_id=task_id, zone=context.zone, **changes)
     return task_summary(task, "updated", context.zone)
 
 

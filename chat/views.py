@@ -1,14 +1,12 @@
 """The chat API: a thin adapter over chat.services and chat.selectors."""
 
 import json
-import zoneinfo
 from collections.abc import Iterator
 from typing import Any
 
 from django.http import StreamingHttpResponse
 from drf_spectacular.utils import OpenApiExample, OpenApiParameter, OpenApiResponse, extend_schema, extend_schema_view
 from rest_framework import status, viewsets
-from rest_framework.exceptions import ValidationError
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -21,8 +19,7 @@ from chat.serializers import (
     ConversationDetailSerializer,
     ConversationSerializer,
 )
-from tasks.serializers import ErrorSerializer
-from tasks.views import ERRORS, VALIDATION_ERROR
+from todo_project.api import ERRORS, VALIDATION_ERROR, ErrorSerializer, time_zone, time_zone_parameter
 from todo_project.auth import caller_id
 from todo_project.throttling import ApiRateThrottle, ChatRateThrottle
 
@@ -40,23 +37,10 @@ CHAT_ERRORS = {
     504: OpenApiResponse(ChatErrorSerializer, description="The model provider timed out"),
 }
 CONVERSATION_ID = [OpenApiParameter("id", int, OpenApiParameter.PATH, description="The conversation id.")]
-TIME_ZONE = OpenApiParameter(
-    "X-Timezone", {"type": "string", "enum": sorted(zoneinfo.available_timezones())}, OpenApiParameter.HEADER,
-    description="The user's IANA time zone (e.g. Europe/Berlin), in which the assistant reads and shows dates "
-    "(“tomorrow”, “what is due this week”) and moves repeating tasks. Default UTC.",
-)  # fmt: skip
-
-
-def _time_zone(request: Request) -> str:
-    """The X-Timezone header, the same one the tasks API reads; UTC without it."""
-    name = request.headers.get("X-Timezone") or "UTC"
-    try:
-        zoneinfo.ZoneInfo(name)
-    except (ValueError, KeyError, OSError):  # ZoneInfoNotFoundError is a KeyError
-        raise ValidationError(
-            {"X-Timezone": [f"Unknown time zone {name!r}; use an IANA name like Europe/Berlin."]}
-        ) from None
-    return name
+TIME_ZONE = time_zone_parameter(
+    "The user's IANA time zone (e.g. Europe/Berlin), in which the assistant reads and shows dates "
+    "(“tomorrow”, “what is due this week”) and moves repeating tasks. Default UTC."
+)
 
 
 @extend_schema(tags=["chat"])
@@ -70,12 +54,11 @@ class ChatView(APIView):
         responses={200: ChatResponseSerializer, **CHAT_ERRORS},
     )
     def post(self, request: Request, user_id: str) -> Response:
-        time_zone = _time_zone(request)
         body = ChatRequestSerializer(data=request.data)
         body.is_valid(raise_exception=True)
         try:
             with slots.Turn():
-                reply = services.chat_send(user_id=caller_id(request), time_zone=time_zone, **body.validated_data)
+                reply = services.chat_send(user_id=caller_id(request), zone=time_zone(request), **body.validated_data)
         except services.ChatTurnFailed as exc:
             return Response({"detail": exc.detail, "conversation_id": exc.conversation_id}, status=exc.status)
         return Response(ChatResponseSerializer(reply).data)
@@ -113,11 +96,10 @@ class ChatStreamView(APIView):
         },
     )
     def post(self, request: Request, user_id: str) -> StreamingHttpResponse:
-        time_zone = _time_zone(request)
         body = ChatRequestSerializer(data=request.data)
         body.is_valid(raise_exception=True)
         with slots.Turn() as turn:  # held until the stream ends or the client goes away
-            events = services.chat_stream(user_id=caller_id(request), time_zone=time_zone, **body.validated_data)
+            events = services.chat_stream(user_id=caller_id(request), zone=time_zone(request), **body.validated_data)
             response = StreamingHttpResponse(turn.stream(_server_sent_events(events)), content_type="text/event-stream")
         response["Cache-Control"] = "no-cache"
         response["X-Accel-Buffering"] = "no"  # let nginx pass each event on at once

@@ -1,73 +1,23 @@
 """HTTP shapes of a task. Lengths, nullability and defaults come from the model's fields."""
 
-from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from django.db import models
-from django.utils.dateparse import parse_datetime
 from rest_framework import serializers
 from rest_framework.exceptions import ValidationError
 
 from tasks.models import INT32, PRIORITIES, PRIORITY_NAMES, Task
 from tasks.selectors import tag_list_of
+from todo_project.api import (
+    AwareDateTimeField,
+    RejectUnknownFieldsMixin,
+    StrictBooleanField,
+    StrictCharField,
+    StrictIntegerField,
+)
 
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
-
-if TYPE_CHECKING:  # what the mixin is mixed into, for its self.fields and super()
-    _SerializerBase = serializers.Serializer
-else:
-    _SerializerBase = object
-
-
-class StrictCharField(serializers.CharField):
-    """A JSON string, nothing else (DRF's CharField would turn 42 into "42")."""
-
-    default_error_messages = {"invalid": "Must be a string."}
-
-    def to_internal_value(self, data: Any) -> str:
-        if not isinstance(data, str):
-            self.fail("invalid")
-        return super().to_internal_value(data)
-
-
-class StrictBooleanField(serializers.BooleanField):
-    """A JSON true or false, nothing else (DRF's BooleanField would take "yes" or 1)."""
-
-    default_error_messages = {"invalid": "Must be true or false."}
-
-    def to_internal_value(self, data: Any) -> bool:
-        if not isinstance(data, bool):
-            self.fail("invalid")
-        return data
-
-
-class StrictIntegerField(serializers.IntegerField):
-    """A JSON integer, nothing else (DRF's IntegerField would take "5" or 5.0)."""
-
-    default_error_messages = {"invalid": "Must be an integer."}
-
-    def to_internal_value(self, data: Any) -> int:
-        if not isinstance(data, int) or isinstance(data, bool):
-            self.fail("invalid")
-        return super().to_internal_value(data)
-
-
-class AwareDateTimeField(serializers.DateTimeField):
-    """An ISO 8601 date and time with its offset: a due date means a moment, whatever the zone."""
-
-    default_error_messages = {
-        "invalid": "Must be an ISO 8601 date and time with a time zone offset, e.g. 2026-12-01T09:00:00Z.",
-    }
-
-    def to_internal_value(self, data: Any) -> datetime:
-        parsed = parse_datetime(data) if isinstance(data, str) else None
-        if parsed is None or parsed.tzinfo is None:
-            self.fail("invalid")
-        try:
-            return parsed.astimezone(UTC)
-        except OverflowError:
-            raise ValidationError("Must be a moment between the years 1 and 9999 in UTC.") from None
 
 
 class TagsField(serializers.ListField):
@@ -85,19 +35,6 @@ class PriorityField(serializers.ChoiceField):
 
     def get_attribute(self, instance: Task) -> str:
         return PRIORITY_NAMES[instance.priority]
-
-
-class RejectUnknownFieldsMixin(_SerializerBase):
-    """A body field the serializer does not have is a 400, not silently dropped.
-
-    Read-only fields are fields too: a client may send a whole task back on PUT."""
-
-    def to_internal_value(self, data: Any) -> dict[str, Any]:
-        if isinstance(data, Mapping):
-            unknown = sorted(set(data) - set(self.fields))
-            if unknown:
-                raise serializers.ValidationError({name: ["Unknown field."] for name in unknown})
-        return super().to_internal_value(data)
 
 
 class TaskSerializer(RejectUnknownFieldsMixin, serializers.ModelSerializer):
@@ -193,10 +130,6 @@ def iso_datetime(value: datetime) -> str:
     """DRF's ISO 8601 rendering of an aware datetime in UTC (with "Z")."""
     text = value.astimezone(UTC).isoformat()
     return text[:-6] + "Z" if text.endswith("+00:00") else text
-
-
-class ErrorSerializer(serializers.Serializer):
-    detail = serializers.CharField()
 
 
 class BulkCreateSerializer(RejectUnknownFieldsMixin, serializers.Serializer):

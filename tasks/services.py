@@ -112,18 +112,6 @@ def _require_due_for_recurrence(values: Mapping[str, Any], current_due: datetime
         raise ValidationError({"recurrence": ["A repeating task needs a due_at to repeat from."]})
 
 
-def parse_time_zone(name: str | None) -> ZoneInfo:
-    """An IANA time zone name (e.g. Europe/Berlin), UTC when none is given."""
-    if not name:
-        return UTC
-    try:
-        return ZoneInfo(name)
-    except (ValueError, KeyError, OSError):  # ZoneInfoNotFoundError is a KeyError
-        raise ValidationError(
-            {"time_zone": [f"Unknown time zone {name!r}; use an IANA name like Europe/Berlin."]}
-        ) from None
-
-
 # Single tasks ----------------------------------------------------------------------------------
 
 
@@ -162,7 +150,7 @@ def task_update(
     user_id: str,
     task_id: int,
     if_match: Collection[datetime] | None = None,
-    time_zone: str | None = None,
+    zone: ZoneInfo = UTC,
     **changes: Any,
 ) -> Task:
     """Change any subset of the editable fields; a missing field stays as it is.
@@ -183,11 +171,11 @@ def task_update(
     with transaction.atomic() if names is not None else nullcontext():
         if needs_current or (values.get("completed") is True and "recurrence" in values):
             task = _locked_update(
-                user_id=user_id, task_id=task_id, now=now, if_match=if_match, time_zone=time_zone, values=values
+                user_id=user_id, task_id=task_id, now=now, if_match=if_match, zone=zone, values=values
             )
         elif values:
             task = _update_or_complete(
-                user_id=user_id, task_id=task_id, now=now, if_match=if_match, time_zone=time_zone, values=values
+                user_id=user_id, task_id=task_id, now=now, if_match=if_match, zone=zone, values=values
             )
         else:
             task = _update(user_id=user_id, task_id=task_id, now=now, if_match=if_match) or _missing(
@@ -200,7 +188,7 @@ def task_update(
 
 
 def task_toggle(
-    *, user_id: str, task_id: int, if_match: Collection[datetime] | None = None, time_zone: str | None = None
+    *, user_id: str, task_id: int, if_match: Collection[datetime] | None = None, zone: ZoneInfo = UTC
 ) -> Task:
     """Flip `completed` in one UPDATE, so concurrent toggles never lose one another (a pending
     repeating task takes two statements: it moves to its next occurrence instead)."""
@@ -213,7 +201,7 @@ def task_toggle(
     if task is not None:
         return task
     return _locked_update(
-        user_id=user_id, task_id=task_id, now=now, if_match=if_match, time_zone=time_zone, values={"completed": True}
+        user_id=user_id, task_id=task_id, now=now, if_match=if_match, zone=zone, values={"completed": True}
     )
 
 
@@ -252,13 +240,13 @@ def _completed_at_if_flipped(now: datetime) -> Case:
     return Case(When(completed=False, then=Value(now)), default=None, output_field=Task._meta.get_field("completed_at"))
 
 
-def _completion(task: Mapping[str, Any], *, now: datetime, time_zone: str | None) -> dict[str, Any]:
+def _completion(task: Mapping[str, Any], *, now: datetime, zone: ZoneInfo) -> dict[str, Any]:
     """The values that complete a pending task. A repeating one records the completion in
     `completed_at` and moves its due date to the next occurrence; after the last it completes."""
     done = {"completed": True, "completed_at": now}
     if not task.get("recurrence") or task.get("due_at") is None:
         return done
-    following = next_occurrence(task["recurrence"], due_at=task["due_at"], tz=parse_time_zone(time_zone))
+    following = next_occurrence(task["recurrence"], due_at=task["due_at"], tz=zone)
     if following is None:
         return done
     due_at, rule = following
@@ -266,7 +254,7 @@ def _completion(task: Mapping[str, Any], *, now: datetime, time_zone: str | None
 
 
 def _update_or_complete(
-    *, user_id: str, task_id: int, now: datetime, if_match: Collection[datetime] | None, time_zone: str | None,
+    *, user_id: str, task_id: int, now: datetime, if_match: Collection[datetime] | None, zone: ZoneInfo,
     values: dict[str, Any],
 ) -> Task:  # fmt: skip
     """One UPDATE in the common case; completing a repeating task takes the locked path."""
@@ -281,13 +269,11 @@ def _update_or_complete(
         return task
     if not completing:
         _missing(user_id, task_id, if_match)
-    return _locked_update(
-        user_id=user_id, task_id=task_id, now=now, if_match=if_match, time_zone=time_zone, values=values
-    )
+    return _locked_update(user_id=user_id, task_id=task_id, now=now, if_match=if_match, zone=zone, values=values)
 
 
 def _locked_update(
-    *, user_id: str, task_id: int, now: datetime, if_match: Collection[datetime] | None, time_zone: str | None,
+    *, user_id: str, task_id: int, now: datetime, if_match: Collection[datetime] | None, zone: ZoneInfo,
     values: dict[str, Any],
 ) -> Task:  # fmt: skip
     """Read the task under a row lock, then write: for changes that depend on the current values."""
@@ -296,7 +282,7 @@ def _locked_update(
         merged = {"due_at": current.due_at, "recurrence": current.recurrence, **values}
         _require_due_for_recurrence(merged)
         if values.get("completed") is True and not current.completed:
-            values = {**values, **_completion(merged, now=now, time_zone=time_zone)}
+            values = {**values, **_completion(merged, now=now, zone=zone)}
         elif values.get("completed") is False:
             values = {**values, "completed_at": None}
         task = _update(user_id=user_id, task_id=task_id, now=now, **values)
@@ -440,7 +426,7 @@ def task_bulk_update(
     ids: Sequence[int],
     action: BulkAction,
     tags: Sequence[str] = (),
-    time_zone: str | None = None,
+    zone: ZoneInfo = UTC,
 ) -> list[Task]:
     """Apply one action to several of the user's tasks, all or nothing; BulkInvalid lists unknown ids."""
     try:
@@ -463,7 +449,7 @@ def task_bulk_update(
             for task in found.values():
                 if not task.completed:
                     current = {"due_at": task.due_at, "recurrence": task.recurrence}
-                    values = _completion(current, now=now, time_zone=time_zone)
+                    values = _completion(current, now=now, zone=zone)
                     Task.objects.filter(pk=task.id).update(updated_at=now, **values)
         elif action == "reopen":
             tasks.filter(completed=True).update(completed=False, completed_at=None, updated_at=now)

@@ -1,12 +1,10 @@
 """The tasks REST API: a thin adapter over tasks.services, tasks.selectors and tasks.filters."""
 
 import re
-import zoneinfo
 from collections.abc import Collection
 from datetime import datetime
 from typing import Any, cast
 
-from django.core.exceptions import ValidationError as DjangoValidationError
 from django.http import StreamingHttpResponse
 from django.utils.dateparse import parse_datetime
 from django_filters.rest_framework import DjangoFilterBackend
@@ -32,7 +30,6 @@ from tasks.pagination import PARAMS, TaskPagination
 from tasks.serializers import (
     BulkCreateSerializer,
     BulkUpdateSerializer,
-    ErrorSerializer,
     ImportItemSerializer,
     TagRenameSerializer,
     TaskSerializer,
@@ -41,37 +38,19 @@ from tasks.serializers import (
     render_change,
     task_etag,
 )
+from todo_project.api import ERRORS, VALIDATION_ERROR, ErrorSerializer, time_zone, time_zone_parameter
 from todo_project.auth import caller_id
 
-VALIDATION_ERROR = OpenApiResponse(
-    {
-        "type": "object",
-        "description": "Per-field messages (or `detail` for a body that is not JSON).",
-        "additionalProperties": {
-            "oneOf": [
-                {"type": "array", "items": {"type": "string"}},
-                {"type": "string"},
-                {"type": "object", "description": "Per-item messages of a bulk request, by item index."},
-            ]
-        },
-    },
-    description="Invalid body or query",
-)
-ERRORS = {
-    401: OpenApiResponse(ErrorSerializer, description="Missing, malformed, expired or badly signed token"),
-    403: OpenApiResponse(ErrorSerializer, description="The path's user_id is not the token's user"),
-}
 NOT_FOUND = {404: OpenApiResponse(ErrorSerializer, description="No such task for this user")}
 CHANGED = {412: OpenApiResponse(ErrorSerializer, description="If-Match names a version that is no longer current")}
 TASK_ID = OpenApiParameter("id", int, OpenApiParameter.PATH, description="The task id.")
 IF_MATCH = OpenApiParameter(
     "If-Match", str, OpenApiParameter.HEADER, description="Only if the task is still this version (its ETag)."
 )
-TIME_ZONE = OpenApiParameter(
-    "X-Timezone", {"type": "string", "enum": sorted(zoneinfo.available_timezones())}, OpenApiParameter.HEADER,
-    description="IANA time zone (e.g. Europe/Berlin) in which a repeating task's next occurrence is computed, "
-    "so 09:00 stays 09:00 across DST changes. Default UTC.",
-)  # fmt: skip
+TIME_ZONE = time_zone_parameter(
+    "IANA time zone (e.g. Europe/Berlin) in which a repeating task's next occurrence is computed, "
+    "so 09:00 stays 09:00 across DST changes. Default UTC."
+)
 IDEMPOTENCY_KEY_FORMAT = re.compile(r"[\x20-\x7e]{1,255}")
 IDEMPOTENCY_KEY = OpenApiParameter(
     "Idempotency-Key", {"type": "string", "pattern": "^[\\x20-\\x7e]{1,255}$"}, OpenApiParameter.HEADER,
@@ -116,17 +95,6 @@ LIST_RESPONSE = PolymorphicProxySerializer(
 def _if_match(request: Request) -> list[datetime] | None:
     header = request.headers.get("If-Match")
     return None if header is None else etag_versions(header)
-
-
-def _time_zone(request: Request) -> str | None:
-    name = request.headers.get("X-Timezone") or None
-    try:
-        services.parse_time_zone(name)
-    except DjangoValidationError:
-        raise ValidationError(
-            {"X-Timezone": [f"Unknown time zone {name!r}; use an IANA name like Europe/Berlin."]}
-        ) from None
-    return name
 
 
 def _with_etag(task: Task, code: int = status.HTTP_200_OK) -> Response:
@@ -268,7 +236,7 @@ class TaskViewSet(viewsets.GenericViewSet):
         body = TaskSerializer(data=request.data, partial=True)
         body.is_valid(raise_exception=True)
         task = services.task_update(
-            user_id=caller_id(request), task_id=int(pk), if_match=_if_match(request), time_zone=_time_zone(request),
+            user_id=caller_id(request), task_id=int(pk), if_match=_if_match(request), zone=time_zone(request),
             **body.validated_data,
         )  # fmt: skip
         return _with_etag(task)
@@ -282,7 +250,7 @@ class TaskViewSet(viewsets.GenericViewSet):
     @action(detail=True, methods=["patch"])
     def complete(self, request: Request, user_id: str, pk: str) -> Response:
         task = services.task_toggle(
-            user_id=caller_id(request), task_id=int(pk), if_match=_if_match(request), time_zone=_time_zone(request)
+            user_id=caller_id(request), task_id=int(pk), if_match=_if_match(request), zone=time_zone(request)
         )
         return _with_etag(task)
 
@@ -318,9 +286,7 @@ class TaskViewSet(viewsets.GenericViewSet):
     def bulk_update(self, request: Request, user_id: str) -> Response:
         body = BulkUpdateSerializer(data=request.data)
         body.is_valid(raise_exception=True)
-        tasks = services.task_bulk_update(
-            user_id=caller_id(request), time_zone=_time_zone(request), **body.validated_data
-        )
+        tasks = services.task_bulk_update(user_id=caller_id(request), zone=time_zone(request), **body.validated_data)
         return Response({"results": [render_change(task) for task in tasks]})
 
     @extend_schema(

@@ -315,7 +315,7 @@ def test_completing_a_repeating_task_moves_it_in_the_header_time_zone(api_a):
 
 def run_tool(name, time_zone="UTC", **arguments):
     model = ScriptedModel([[function_call(name, arguments, call_id="call-1")], [assistant_message("ok")]])
-    context = ChatContext(user_id=USER_A, time_zone=time_zone)
+    context = ChatContext(user_id=USER_A, zone=ZoneInfo(time_zone))
     async_to_sync(run_turn)(context, [{"role": "user", "content": "do it"}], build_agent(model))
     [call] = context.tool_calls
     return call["result"]
