@@ -1,4 +1,4 @@
-"""The assistant's function tools: thin adapters over tasks.services and tasks.selectors.
+"""The assistant's function tools: thin adapters over tasks.operations (the MCP tools' operations too).
 
 The user is never a tool argument: it comes from the run context, which the view fills from the
 verified token. A tool returns a small JSON object (a string, which the model reads as is), and
@@ -16,7 +16,7 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
-from typing import Any, Literal, cast
+from typing import Any, Literal
 from zoneinfo import ZoneInfo
 
 from agents import FunctionTool, RunContextWrapper, function_tool
@@ -25,17 +25,12 @@ from asgiref.sync import sync_to_async
 from dateparser.date import DateDataParser
 from django.core.exceptions import ValidationError
 
-from tasks import recurrence as rrule
-from tasks import selectors, services
-from tasks.exceptions import TaskNotFound
-from tasks.filters import task_query
-from tasks.results import task_item, task_summary
+from tasks import operations
+from tasks.operations import Priority, Result
 
-LIST_LIMIT = 100
 DEFAULT_DUE_TIME = time(23, 59)  # "due tomorrow" means by the end of tomorrow, not overdue at breakfast
 MAX_PHRASE = 100
 UTC = ZoneInfo("UTC")
-Priority = Literal["none", "low", "medium", "high"]
 
 
 @dataclass
@@ -50,21 +45,15 @@ class ChatContext:
         return datetime.now(self.zone)
 
 
-def _task_tool(func: Callable[..., dict[str, Any] | list[dict[str, Any]]]) -> FunctionTool:
+def _task_tool(func: Callable[..., Result]) -> FunctionTool:
     """Run a sync tool in the request's thread (its database connection), answer JSON, record the call.
 
-    Domain errors become results the model can relay: a task that is not the user's is
-    "not_found", exactly as for the REST API."""
+    Failures are results the model can relay (tasks.operations.answer): a task that is not the user's
+    is "not_found", exactly as for the REST API."""
 
     @functools.wraps(func)
     async def tool(ctx: RunContextWrapper[ChatContext], *args: Any, **kwargs: Any) -> str:
-        try:
-            result: Any = await sync_to_async(func)(ctx, *args, **kwargs)
-        except TaskNotFound as exc:
-            result = {"task_id": exc.task_id, "status": "not_found", "error": str(exc)}
-        except ValidationError as exc:
-            errors = exc.message_dict if hasattr(exc, "error_dict") else {"detail": exc.messages}
-            result = {"status": "invalid", "errors": errors}
+        result = await sync_to_async(operations.answer)(functools.partial(func, ctx, *args, **kwargs))
         if isinstance(ctx, ToolContext):
             ctx.context.tool_calls.append(
                 {
@@ -167,8 +156,8 @@ def _due_at(name: str, text: str, now: datetime) -> datetime:
         raise _date_error(name, text) from None
 
 
-def _bound(name: str, text: str, now: datetime) -> str:
-    """A filter bound as ISO: a day counts whole, so due_before a day ends after it, due_after starts with it."""
+def _bound(name: str, text: str, now: datetime) -> datetime:
+    """A filter bound: a day counts whole, so due_before a day ends after it, due_after starts with it."""
     try:
         found = parse_when(text, now)
         if isinstance(found, tuple):
@@ -176,7 +165,7 @@ def _bound(name: str, text: str, now: datetime) -> str:
             found = _at(day, time(0), now.tzinfo)
     except (ValueError, OverflowError):
         raise _date_error(name, text) from None
-    return found.isoformat()
+    return found
 
 
 def _tag_names(tags: list[str]) -> list[str]:
@@ -254,25 +243,6 @@ def _byday(days: str) -> str:
     return ",".join(dict.fromkeys(_DAY_CODES[name[:3]] for name in re.findall(_WEEKDAY, days)))
 
 
-def _first_occurrence(rule: str, start: datetime) -> datetime:
-    """The first day the rule names from `start`'s on, at `start`'s wall time: a series starts on one of its days."""
-    try:
-        rule = rrule.normalize_rule(rule)
-    except rrule.RecurrenceError as exc:
-        raise ValidationError({"recurrence": [str(exc)]}) from None
-    if ";BY" not in rule:
-        return start
-    # Whatever the interval or count: the series then counts from this day.
-    first_day = re.sub(r";(?:INTERVAL|COUNT|UNTIL)=[^;]*", "", rule)
-    # `start` is always in the user's zone (a ZoneInfo): _due_at and _today_due build it with the context's.
-    found = rrule.next_occurrence(first_day, due_at=start - timedelta(days=1), tz=cast(ZoneInfo, start.tzinfo))
-    return found[0] if found else start
-
-
-def _has_due(user_id: str, task_id: int) -> bool:
-    return selectors.task_get(user_id=user_id, task_id=task_id).due_at is not None
-
-
 def _today_due(now: datetime) -> datetime:
     return _at(now.date(), DEFAULT_DUE_TIME, now.tzinfo)
 
@@ -306,17 +276,14 @@ def add_task(
             "every month on the 1st", "yearly", or an RRULE like "FREQ=WEEKLY;BYDAY=MO,WE". The task is first
             due on the rule's first day from `due` on (from today without `due`).
     """
-    context = ctx.context
-    now = context.now()
+    context, now = ctx.context, ctx.context.now()
     rule = parse_recurrence(recurrence) if recurrence is not None else None
     due_at = _due_at("due", due, now) if due and not _clears(due) else None
-    if rule:
-        due_at = _first_occurrence(rule, due_at or _today_due(now))
-    task = services.task_create(
-        user_id=context.user_id, title=title, description=description, priority=priority or "none",
-        tags=_tag_names(tags or []), due_at=due_at, recurrence=rule,
+    return operations.task_add(
+        user_id=context.user_id, title=title, description=description, priority=priority,
+        tags=_tag_names(tags or []), due_at=due_at or (_today_due(now) if rule else None), recurrence=rule,
+        zone=context.zone,
     )  # fmt: skip
-    return task_summary(task, "created", context.zone)
 
 
 @_task_tool
@@ -344,20 +311,14 @@ def list_tasks(
         overdue: true for pending tasks past their due time, false for the others.
         search: Words to find in the title or description.
     """
-    context = ctx.context
-    now = context.now()
-    params = {"status": status, "priority": priority, "tag": tag and tag.replace("#", ""), "search": search}
-    if overdue is not None:
-        params["overdue"] = str(overdue).lower()
-    for name, text in (("due_before", due_before), ("due_after", due_after)):
-        if text:
-            params[name] = _bound(name, text, now)
-    if due_before or due_after or overdue:
-        params["ordering"] = "due_at"
-    query = task_query(user_id=context.user_id, params={k: v for k, v in params.items() if v is not None})
-    if not query.is_valid():
-        raise ValidationError({name: list(messages) for name, messages in query.errors.items()})
-    return [task_item(task, context.zone) for task in query.ordered()[:LIST_LIMIT]]
+    context, now = ctx.context, ctx.context.now()
+    return operations.task_find(
+        user_id=context.user_id, status=status, priorities=operations.names(priority),
+        tags=_tag_names(operations.names(tag)),
+        due_before=_bound("due_before", due_before, now) if due_before else None,
+        due_after=_bound("due_after", due_after, now) if due_after else None, overdue=overdue, search=search,
+        zone=context.zone,
+    )  # fmt: skip
 
 
 @_task_tool
@@ -367,12 +328,7 @@ def complete_task(ctx: RunContextWrapper[ChatContext], task_id: int) -> dict[str
     Args:
         task_id: The task's id, as shown by list_tasks.
     """
-    context = ctx.context
-    task = services.task_update(user_id=context.user_id, task_id=task_id, zone=context.zone, completed=True)
-    summary = task_summary(task, "completed", context.zone)
-    if not task.completed and "due_at" in summary:
-        summary["next_due_at"] = summary.pop("due_at")
-    return summary
+    return operations.task_complete(user_id=ctx.context.user_id, task_id=task_id, zone=ctx.context.zone)
 
 
 @_task_tool
@@ -382,8 +338,7 @@ def delete_task(ctx: RunContextWrapper[ChatContext], task_id: int) -> dict[str, 
     Args:
         task_id: The task's id, as shown by list_tasks.
     """
-    task = services.task_delete(user_id=ctx.context.user_id, task_id=task_id)
-    return task_summary(task, "deleted", ctx.context.zone)
+    return operations.task_remove(user_id=ctx.context.user_id, task_id=task_id, zone=ctx.context.zone)
 
 
 @_task_tool
@@ -408,23 +363,18 @@ def update_task(
         due: The new due date, as for add_task ("tomorrow 5pm", "friday"), or "none" to remove it.
         recurrence: The new repetition, as for add_task ("every monday", "FREQ=MONTHLY"), or "none" to stop it.
     """
-    context = ctx.context
-    now = context.now()
-    tags = None if tags is None else _tag_names(tags)
-    changes: dict[str, Any] = {"title": title, "description": description, "priority": priority, "tags": tags}
+    context, now = ctx.context, ctx.context.now()
+    changes: dict[str, Any] = {"title": title, "description": description, "priority": priority}
     changes = {name: value for name, value in changes.items() if value is not None}
+    if tags is not None:
+        changes["tags"] = _tag_names(tags)
     if due is not None:
         changes["due_at"] = None if _clears(due) else _due_at("due", due, now)
     if recurrence is not None:
         changes["recurrence"] = parse_recurrence(recurrence)
-    if not changes:
-        return {"task_id": task_id, "status": "invalid", "errors": {"detail": ["Give at least one field to change."]}}
-    if changes.get("recurrence") and changes.get("due_at"):
-        changes["due_at"] = _first_occurrence(changes["recurrence"], changes["due_at"])
-    elif changes.get("recurrence") and "due_at" not in changes and not _has_due(context.user_id, task_id):
-        changes["due_at"] = _first_occurrence(changes["recurrence"], _today_due(now))
-    task = services.task_update(user_id=context.user_id, task_id=task_id, zone=context.zone, **changes)
-    return task_summary(task, "updated", context.zone)
+    return operations.task_change(
+        user_id=context.user_id, task_id=task_id, changes=changes, zone=context.zone, undated_start=_today_due(now)
+    )
 
 
 TOOLS = [add_task, list_tasks, complete_task, delete_task, update_task]

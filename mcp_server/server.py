@@ -1,4 +1,4 @@
-"""The MCP server: the chat assistant's five task tools for MCP clients, over tasks.services and tasks.filters.
+"""The MCP server: the chat assistant's five task tools for MCP clients, thin adapters over tasks.operations.
 
 The user is never a tool argument. Over HTTP it is the Bearer token's: the view puts it in the ASGI
 scope's state, and the SDK hands each tool that request. Over stdio it is the user the command was
@@ -20,23 +20,18 @@ from mcp.server.mcpserver.exceptions import ToolError
 from mcp.types import CallToolResult, TextContent, ToolAnnotations
 from pydantic import Field
 
-from tasks import services
-from tasks.exceptions import TaskNotFound
-from tasks.filters import task_query
-from tasks.results import task_item, task_summary
+from tasks import operations
+from tasks.operations import Priority
+from tasks.selectors import order_keys
 
 NAME = "todo-backend"
 USER_ID = "user_id"  # the key of the caller in the ASGI scope's state (HTTP) or the lifespan state (stdio)
-LIST_LIMIT = 100
 CLEARS = {"", "none", "null"}
-FAILED = {"not_found", "invalid"}
-NOTHING_TO_CHANGE = "Give at least one field to change."
 INSTRUCTIONS = (
     "The user's todo list: add, list (with filters), complete, update and delete tasks. Task ids come from "
     "list_tasks. Dates are ISO 8601 with a time zone offset, e.g. 2026-12-01T09:00:00+01:00."
 )
 
-Priority = Literal["none", "low", "medium", "high"]
 ISO = "ISO 8601 with an offset, e.g. 2026-12-01T09:00:00+01:00 or 2026-12-01T08:00:00Z"
 TaskId = Annotated[int, Field(description="The task's id, as shown by list_tasks.")]
 Title = Annotated[str, Field(description='A short title, 1 to 200 characters, e.g. "Buy milk".')]
@@ -83,16 +78,9 @@ async def _run(ctx: Context, work: Callable[[str], Any]) -> CallToolResult:
     if ctx.request_context.request is None:
         # stdio: one long process, without the request cycle that recycles connections over HTTP.
         work = _on_fresh_connection(work)
-    try:
-        result = await sync_to_async(work, thread_sensitive=True)(user_id)
-    except TaskNotFound as exc:
-        result = {"task_id": exc.task_id, "status": "not_found", "error": str(exc)}
-    except ValidationError as exc:
-        errors = exc.message_dict if hasattr(exc, "error_dict") else {"detail": exc.messages}
-        result = {"status": "invalid", "errors": errors}
-    failed = isinstance(result, dict) and result.get("status") in FAILED
+    result = await sync_to_async(operations.answer, thread_sensitive=True)(functools.partial(work, user_id))
     text = json.dumps(result, ensure_ascii=False)
-    return CallToolResult(content=[TextContent(type="text", text=text)], is_error=failed)
+    return CallToolResult(content=[TextContent(type="text", text=text)], is_error=operations.failed(result))
 
 
 def _moment(name: str, text: str) -> datetime:
@@ -122,11 +110,10 @@ async def add_task(
     """Add a new task to the user's list."""
 
     def create(user_id: str) -> dict[str, Any]:
-        task = services.task_create(
-            user_id=user_id, title=title, description=description, priority=priority or "none", tags=tags or (),
+        return operations.task_add(
+            user_id=user_id, title=title, description=description, priority=priority, tags=tags or (),
             due_at=_moment("due", due) if due else None, recurrence=recurrence or None,
         )  # fmt: skip
-        return task_summary(task, "created")
 
     return await _run(ctx, create)
 
@@ -153,17 +140,16 @@ async def list_tasks(
     """List the user's tasks (at most 100). Filters combine: every one given must hold."""
 
     def query(user_id: str) -> list[dict[str, Any]]:
-        params: dict[str, Any] = {"status": status, "priority": priority, "tag": tag, "search": search}
-        if overdue is not None:
-            params["overdue"] = str(overdue).lower()
-        for name, text in (("due_before", due_before), ("due_after", due_after)):
-            if text:
-                params[name] = _moment(name, text).isoformat()
-        params["ordering"] = ordering or ("due_at" if due_before or due_after or overdue else None)
-        found = task_query(user_id=user_id, params={name: value for name, value in params.items() if value is not None})
-        if not found.is_valid():
-            raise ValidationError({name: list(messages) for name, messages in found.errors.items()})
-        return [task_item(task) for task in found.ordered()[:LIST_LIMIT]]
+        try:
+            keys = order_keys(ordering or "")
+        except ValueError as exc:
+            raise ValidationError({"ordering": [str(exc)]}) from None
+        return operations.task_find(
+            user_id=user_id, status=status, priorities=operations.names(priority), tags=operations.names(tag),
+            due_before=(due_before and _moment("due_before", due_before)) or None,
+            due_after=(due_after and _moment("due_after", due_after)) or None,
+            overdue=overdue, search=search, ordering=keys,
+        )  # fmt: skip
 
     return await _run(ctx, query)
 
@@ -172,20 +158,14 @@ async def complete_task(ctx: Context, task_id: TaskId) -> CallToolResult:
     """Mark one of the user's tasks as completed. A repeating task moves on to its next occurrence (next_due_at)."""
 
     def complete(user_id: str) -> dict[str, Any]:
-        task = services.task_update(user_id=user_id, task_id=task_id, completed=True)
-        summary = task_summary(task, "completed")
-        if not task.completed and "due_at" in summary:
-            summary["next_due_at"] = summary.pop("due_at")
-        return summary
+        return operations.task_complete(user_id=user_id, task_id=task_id)
 
     return await _run(ctx, complete)
 
 
 async def delete_task(ctx: Context, task_id: TaskId) -> CallToolResult:
     """Delete one of the user's tasks (the app keeps it in its trash for a while)."""
-    return await _run(
-        ctx, lambda user_id: task_summary(services.task_delete(user_id=user_id, task_id=task_id), "deleted")
-    )
+    return await _run(ctx, lambda user_id: operations.task_remove(user_id=user_id, task_id=task_id))
 
 
 async def update_task(
@@ -211,9 +191,7 @@ async def update_task(
             changes["due_at"] = None if due.strip().lower() in CLEARS else _moment("due", due)
         if recurrence is not None:
             changes["recurrence"] = None if recurrence.strip().lower() in CLEARS else recurrence
-        if not changes:
-            return {"task_id": task_id, "status": "invalid", "errors": {"detail": [NOTHING_TO_CHANGE]}}
-        return task_summary(services.task_update(user_id=user_id, task_id=task_id, **changes), "updated")
+        return operations.task_change(user_id=user_id, task_id=task_id, changes=changes)
 
     return await _run(ctx, update)
 

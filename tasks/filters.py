@@ -4,43 +4,22 @@ assistant's list_tasks both run it, so a filter means the same everywhere.
 Every value is validated: an unknown priority, a malformed date or an unknown ordering is a 400
 with a message, never silently ignored."""
 
-from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 import django_filters
 from django import forms
-from django.db.models import F, OrderBy, Q, QuerySet
-from django.utils import timezone
+from django.db.models import QuerySet
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 
 from tasks import selectors
 from tasks.models import PRIORITIES, Task
+from tasks.selectors import ORDERING_FIELDS, OrderKey
 
-ORDERING_FIELDS = ("created_at", "updated_at", "due_at", "priority", "title", "position")
-NULLABLE = {"due_at"}
 # The original design's spellings.
 SORT_ALIASES = {"created": "-created_at", "title": "title", "due_date": "due_at"}
 STATUS_CHOICES = {"all": None, "pending": False, "completed": True}
-
-
-@dataclass(frozen=True)
-class OrderKey:
-    field: str
-    descending: bool
-
-    @property
-    def nullable(self) -> bool:
-        return self.field in NULLABLE
-
-    def expression(self) -> OrderBy:
-        # Nulls last in both directions: tasks without a due date come after those with one. (Only
-        # where there can be nulls: "DESC NULLS LAST" on another column would not match its index.)
-        column, nulls_last = F(self.field), True if self.nullable else None
-        return column.desc(nulls_last=nulls_last) if self.descending else column.asc(nulls_last=nulls_last)
-
-
-DEFAULT_ORDERING = (OrderKey("created_at", descending=True), OrderKey("id", descending=True))
 
 
 class StrictBooleanField(forms.Field):
@@ -81,17 +60,10 @@ class OrderingField(forms.CharField):
 
     # A form field cleans to whatever it parses; CharField's stub return type (str | None) is only its own.
     def to_python(self, value: Any) -> list[OrderKey]:  # type: ignore[override]
-        keys: list[OrderKey] = []
-        for part in (p.strip() for p in (super().to_python(value) or "").split(",")):
-            if not part:
-                continue
-            name = part.removeprefix("-")
-            if name not in ORDERING_FIELDS:
-                raise forms.ValidationError(f"Cannot order by {name!r}; use {', '.join(ORDERING_FIELDS)}.")
-            if any(key.field == name for key in keys):
-                continue  # the first mention decides
-            keys.append(OrderKey(name, descending=part.startswith("-")))
-        return keys
+        try:
+            return selectors.order_keys(super().to_python(value) or "")
+        except ValueError as exc:
+            raise forms.ValidationError(str(exc)) from None
 
 
 @extend_schema_field(OpenApiTypes.BOOL)
@@ -130,8 +102,8 @@ class TaskFilter(django_filters.FilterSet):
     tag = ListFilter(
         method="filter_tag", help_text="Tasks carrying any of these tags (repeat or separate with commas)."
     )
-    due_before = django_filters.IsoDateTimeFilter(field_name="due_at", lookup_expr="lt", help_text="Due before.")
-    due_after = django_filters.IsoDateTimeFilter(field_name="due_at", lookup_expr="gte", help_text="Due at or after.")
+    due_before = django_filters.IsoDateTimeFilter(method="filter_due", help_text="Due before.")
+    due_after = django_filters.IsoDateTimeFilter(method="filter_due", help_text="Due at or after.")
     overdue = StrictBooleanFilter(method="filter_overdue", help_text="Pending and past due (true), or not (false).")
     search = django_filters.CharFilter(
         method="filter_search", max_length=200,
@@ -153,44 +125,38 @@ class TaskFilter(django_filters.FilterSet):
         fields: list[str] = []
 
     def filter_status(self, tasks: QuerySet[Task], name: str, value: str) -> QuerySet[Task]:
-        completed = STATUS_CHOICES[value]
-        return tasks if completed is None else tasks.filter(completed=completed)
+        return selectors.task_filter(tasks, completed=STATUS_CHOICES[value])
 
     def filter_priority(self, tasks: QuerySet[Task], name: str, value: list[str]) -> QuerySet[Task]:
-        return tasks.filter(priority__in=[PRIORITIES[item] for item in value]) if value else tasks
+        return selectors.task_filter(tasks, priorities=value)
 
     def filter_tag(self, tasks: QuerySet[Task], name: str, value: list[str]) -> QuerySet[Task]:
-        if not value:
-            return tasks
-        names = [" ".join(item.split()).lower() for item in value]
-        return tasks.filter(pk__in=Task.tags.through.objects.filter(tag__name__in=names).values("task_id"))
+        return selectors.task_filter(tasks, tags=value)
+
+    def filter_due(self, tasks: QuerySet[Task], name: str, value: datetime | None) -> QuerySet[Task]:
+        if name == "due_before":
+            return selectors.task_filter(tasks, due_before=value)
+        return selectors.task_filter(tasks, due_after=value)
 
     def filter_overdue(self, tasks: QuerySet[Task], name: str, value: bool | None) -> QuerySet[Task]:
-        if value is None:
-            return tasks
-        overdue = Q(completed=False, due_at__lt=timezone.now())
-        return tasks.filter(overdue) if value else tasks.exclude(overdue)
+        return selectors.task_filter(tasks, overdue=value)
 
     def filter_search(self, tasks: QuerySet[Task], name: str, value: str) -> QuerySet[Task]:
-        return selectors.task_search(tasks, value) if value.strip() else tasks
+        return selectors.task_filter(tasks, search=value)
 
     def filter_nothing(self, tasks: QuerySet[Task], name: str, value: Any) -> QuerySet[Task]:
         return tasks  # applied by ordering_keys()
 
     def ordering_keys(self) -> tuple[OrderKey, ...]:
-        """The order of the answer, ending with id so that it is total (cursors rely on it)."""
+        """The order of the answer: `ordering`, else `sort`, else the selectors' default (rank, newest)."""
         data = self.form.cleaned_data
         keys = list(data.get("ordering") or [])
         if not keys and data.get("sort"):
-            keys = OrderingField().to_python(SORT_ALIASES[data["sort"]])
-        if not keys and data.get("search", "").strip() and "rank" in self.qs.query.annotations:
-            keys = [OrderKey("rank", descending=True)]
-        if not keys:
-            return DEFAULT_ORDERING
-        return (*keys, OrderKey("id", descending=keys[-1].descending))
+            keys = selectors.order_keys(SORT_ALIASES[data["sort"]])
+        return selectors.task_ordering(self.qs, keys)
 
     def ordered(self) -> QuerySet[Task]:
-        return self.qs.order_by(*(key.expression() for key in self.ordering_keys()))
+        return selectors.task_ordered(self.qs, self.ordering_keys())
 
 
 def task_query(*, user_id: str, params: Any) -> TaskFilter:

@@ -16,7 +16,7 @@ from rest_framework.exceptions import ValidationError
 from rest_framework.request import Request
 from rest_framework.utils.urls import remove_query_param, replace_query_param
 
-from tasks.filters import OrderKey
+from tasks.selectors import OrderKey
 
 PARAMS = ("limit", "cursor", "offset")
 DEFAULT_LIMIT = 50

@@ -113,6 +113,19 @@ def next_occurrence(rule: str, *, due_at: datetime, tz: ZoneInfo) -> tuple[datet
     return occurrence, str(dataclasses.replace(parsed, count=count))
 
 
+def first_occurrence(rule: str, *, start: datetime, tz: ZoneInfo) -> datetime:
+    """The first day the rule names from `start`'s day on, at `start`'s wall time in tz: a series starts on
+    one of its days ("every Monday" set on a Tuesday is first due the next Monday). A rule without BY parts
+    names every period from `start`, so `start` is its first occurrence."""
+    parsed = _parse(rule)
+    if not (parsed.bymonth or parsed.bymonthday or parsed.byday):
+        return start
+    # Whatever the interval, count or end: the series then counts from this day.
+    every = dataclasses.replace(parsed, interval=1, count=None, until=None)
+    found = _next_wall_time(every, (start.astimezone(tz) - timedelta(days=1)).replace(tzinfo=None), tz)
+    return start if found is None else found
+
+
 def _next_wall_time(rule: _Rule, wall: datetime, tz: ZoneInfo) -> datetime | None:
     """The first occurrence of the rule strictly after the naive wall time, as an aware time in tz."""
     start = wall.replace(microsecond=0)  # dateutil drops microseconds; they are put back on the result

@@ -3,18 +3,20 @@ task_changes, the incremental sync."""
 
 import json
 import re
-from collections.abc import Callable, Iterable
+from collections.abc import Collection, Iterable, Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, TypedDict
 
 from django.contrib.postgres.search import SearchQuery, SearchRank, SearchVector
 from django.db import connection
-from django.db.models import Count, JSONField, Q, QuerySet
-from django.db.models.expressions import RawSQL
+from django.db.models import Count, F, OrderBy, Q, QuerySet
 from django.db.models.query import RawQuerySet
+from django.utils import timezone
 
+from tasks import speedups
 from tasks.exceptions import TagNotFound, TaskNotFound
-from tasks.models import Tag, Task
+from tasks.models import PRIORITIES, Tag, Task
 
 if TYPE_CHECKING:
     from django_stubs_ext import WithAnnotations
@@ -40,24 +42,6 @@ if TYPE_CHECKING:
 SEARCH_VECTOR = SearchVector("title", "description", config="english")
 
 
-def tag_names() -> RawSQL:
-    """The task's tag names as one correlated subquery (a JSON array, NULL without tags).
-
-    Written as SQL rather than as a Subquery of the through model: the ORM resolves, relabels and
-    compiles a nested query on every call, which cost more than the rest of a task's read (see
-    bench/RESULTS.md). For top-level task querysets only: it names the tasks table, not an alias."""
-    return RawSQL(tag_names_sql(), (), output_field=JSONField())  # noqa: S611 - no input in it: model table names
-
-
-def tag_names_sql() -> str:
-    """The same subquery as raw SQL, for the RETURNING clause of the services' UPDATEs."""
-    through, tag = Task.tags.through._meta.db_table, Tag._meta.db_table
-    agg = "JSONB_AGG" if connection.vendor == "postgresql" else "JSON_GROUP_ARRAY"
-    task = Task._meta.db_table
-    join = f'"{through}" l INNER JOIN "{tag}" t ON t."id" = l."tag_id"'
-    return f'(SELECT {agg}(t."name") FROM {join} WHERE l."task_id" = "{task}"."id")'  # noqa: S608 - model names
-
-
 def tag_list_of(task: Task) -> list[str]:
     """The task's tag names, sorted, from whichever query loaded it (annotation or RETURNING)."""
     names = getattr(task, "tag_names", None)
@@ -68,7 +52,7 @@ def tag_list_of(task: Task) -> list[str]:
 
 def task_list(*, user_id: str, completed: bool | None = None) -> QuerySet[Task]:
     """The user's live tasks, newest first, each with its tag names: one query."""
-    tasks = Task.objects.filter(user_id=user_id, deleted_at=None).annotate(tag_names=tag_names())
+    tasks = Task.objects.filter(user_id=user_id, deleted_at=None).annotate(tag_names=speedups.tag_names())
     if completed is not None:
         tasks = tasks.filter(completed=completed)
     return tasks
@@ -93,56 +77,100 @@ def task_search(tasks: QuerySet[Task], text: str) -> QuerySet[Task]:
     return tasks.filter(condition)
 
 
-class CompiledQuery:
-    """A queryset compiled to SQL once per database vendor, then run with new values through
-    `raw()`, which makes the same model instances (annotations as attributes) without building,
-    resolving and compiling the query again: half the cost of the hottest read (bench/RESULTS.md).
-
-    `build(**sentinels)` must return the queryset; each sentinel is a value that appears exactly once
-    among the compiled query's parameters, which is how the values given later find their places."""
-
-    def __init__(self, build: Callable[..., QuerySet[Task]], **sentinels: object) -> None:
-        self._build, self._sentinels = build, sentinels
-        self._compiled: dict[str, tuple[str, list[object], dict[int, str]]] = {}
-
-    def _compile(self) -> tuple[str, list[object], dict[int, str]]:
-        sql, params = self._build(**self._sentinels).query.sql_with_params()
-        places = {i: name for i, value in enumerate(params) for name, s in self._sentinels.items() if value == s}
-        if sorted(places.values()) != sorted(self._sentinels):
-            raise ValueError(f"each sentinel must appear once among the parameters {params!r}")
-        return sql, list(params), places
-
-    def __call__(self, **values: object) -> "RawQuerySet[Task]":
-        compiled = self._compiled.get(connection.vendor)
-        if compiled is None:
-            compiled = self._compiled[connection.vendor] = self._compile()
-        sql, params, places = compiled
-        bound = [values[places[i]] if i in places else param for i, param in enumerate(params)]
-        return Task.objects.raw(sql, bound)
+ORDERING_FIELDS = ("created_at", "updated_at", "due_at", "priority", "title", "position")
+NULLABLE = {"due_at"}
 
 
-_TASK_GET = CompiledQuery(
-    lambda task_id, user_id: (
-        Task.objects.filter(pk=task_id, user_id=user_id, deleted_at=None).annotate(tag_names=tag_names()).order_by()
-    ),
-    task_id=-7_000_000_001,
-    user_id="\x00user-id-sentinel",
-)
+@dataclass(frozen=True)
+class OrderKey:
+    field: str
+    descending: bool
+
+    @property
+    def nullable(self) -> bool:
+        return self.field in NULLABLE
+
+    def expression(self) -> OrderBy:
+        # Nulls last in both directions: tasks without a due date come after those with one. (Only
+        # where there can be nulls: "DESC NULLS LAST" on another column would not match its index.)
+        column, nulls_last = F(self.field), True if self.nullable else None
+        return column.desc(nulls_last=nulls_last) if self.descending else column.asc(nulls_last=nulls_last)
 
 
-_TASK_LIST = CompiledQuery(lambda user_id: task_list(user_id=user_id), user_id="\x00user-id-sentinel")
+DEFAULT_ORDERING = (OrderKey("created_at", descending=True), OrderKey("id", descending=True))
+
+
+def order_keys(text: str) -> list[OrderKey]:
+    """`-due_at,title`: fields from ORDERING_FIELDS, '-' for descending; ValueError names a field that is not."""
+    keys: list[OrderKey] = []
+    for part in (p.strip() for p in text.split(",")):
+        if not part:
+            continue
+        name = part.removeprefix("-")
+        if name not in ORDERING_FIELDS:
+            raise ValueError(f"Cannot order by {name!r}; use {', '.join(ORDERING_FIELDS)}.")
+        if any(key.field == name for key in keys):
+            continue  # the first mention decides
+        keys.append(OrderKey(name, descending=part.startswith("-")))
+    return keys
+
+
+def task_filter(
+    tasks: QuerySet[Task],
+    *,
+    completed: bool | None = None,
+    priorities: Collection[str] = (),
+    tags: Collection[str] = (),
+    due_before: datetime | None = None,
+    due_after: datetime | None = None,
+    overdue: bool | None = None,
+    search: str | None = None,
+) -> QuerySet[Task]:
+    """The tasks that meet every condition given (priorities and tags: any of them)."""
+    if completed is not None:
+        tasks = tasks.filter(completed=completed)
+    if priorities:
+        tasks = tasks.filter(priority__in=[PRIORITIES[name] for name in priorities])
+    if tags:
+        names = [" ".join(name.split()).lower() for name in tags]
+        tasks = tasks.filter(pk__in=Task.tags.through.objects.filter(tag__name__in=names).values("task_id"))
+    if due_before is not None:
+        tasks = tasks.filter(due_at__lt=due_before)
+    if due_after is not None:
+        tasks = tasks.filter(due_at__gte=due_after)
+    if overdue is not None:
+        late = Q(completed=False, due_at__lt=timezone.now())
+        tasks = tasks.filter(late) if overdue else tasks.exclude(late)
+    if search and search.strip():
+        tasks = task_search(tasks, search)
+    return tasks
+
+
+def task_ordering(tasks: QuerySet[Task], keys: Sequence[OrderKey] = ()) -> tuple[OrderKey, ...]:
+    """The order of an answer, ending with id so that it is total (cursors rely on it): the keys given, else
+    the search rank (best first), else the newest first."""
+    if not keys and "rank" in tasks.query.annotations:
+        keys = [OrderKey("rank", descending=True)]
+    if not keys:
+        return DEFAULT_ORDERING
+    return (*keys, OrderKey("id", descending=keys[-1].descending))
+
+
+def task_ordered(tasks: QuerySet[Task], keys: Sequence[OrderKey]) -> QuerySet[Task]:
+    """The tasks in the total order of `keys` (see task_ordering)."""
+    return tasks.order_by(*(key.expression() for key in keys))
 
 
 def task_list_all(*, user_id: str) -> "RawQuerySet[Task]":
     """task_list, unfiltered, in the model's order (newest first), from its compiled query: the
     contract's plain list, the hottest read of all."""
-    return _TASK_LIST(user_id=user_id)
+    return speedups.TASK_LIST(user_id=user_id)
 
 
 def task_get(*, user_id: str, task_id: int) -> Task:
     if not -(2**63) <= task_id < 2**63:  # no such id (the ORM's lookups say so too; raw SQL would overflow)
         raise TaskNotFound(task_id)
-    for task in _TASK_GET(task_id=task_id, user_id=user_id):
+    for task in speedups.TASK_GET(task_id=task_id, user_id=user_id):
         return task
     raise TaskNotFound(task_id)
 
@@ -155,7 +183,7 @@ def task_changes(*, user_id: str, since: datetime) -> QuerySet[Task]:
     """Everything that changed after `since`, deletions included, oldest change first."""
     return (
         Task.objects.filter(user_id=user_id, updated_at__gt=since)
-        .annotate(tag_names=tag_names())
+        .annotate(tag_names=speedups.tag_names())
         .order_by("updated_at", "id")
     )
 
@@ -180,4 +208,4 @@ def tag_get(*, user_id: str, name: str) -> Tag:
 
 def task_many(*, ids: Iterable[int]) -> QuerySet[Task]:
     """Tasks by id, tombstones included (for callers that already checked ownership)."""
-    return Task.objects.filter(pk__in=list(ids)).annotate(tag_names=tag_names()).order_by()
+    return Task.objects.filter(pk__in=list(ids)).annotate(tag_names=speedups.tag_names()).order_by()

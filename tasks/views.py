@@ -24,9 +24,10 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from tasks import exporting, selectors, services
-from tasks.filters import OrderKey, TaskFilter, task_query
+from tasks.filters import TaskFilter, task_query
 from tasks.models import Task
 from tasks.pagination import PARAMS, TaskPagination
+from tasks.selectors import OrderKey
 from tasks.serializers import (
     BulkCreateSerializer,
     BulkUpdateSerializer,

@@ -6,7 +6,7 @@ import pytest
 from django.core.exceptions import ValidationError
 from django.db import connection
 
-from tasks import selectors, services
+from tasks import selectors, services, speedups
 from tasks.exceptions import TaskNotFound
 from tasks.models import Task
 from tasks.services import TaskDraft
@@ -177,9 +177,7 @@ def test_task_get_from_its_compiled_query_equals_the_orm_read(tags):
         due_at=datetime(2031, 1, 2, 3, 4, 5, 678901, tzinfo=UTC), recurrence="FREQ=WEEKLY",
     )  # fmt: skip
     services.task_toggle(user_id=USER_A, task_id=task.id)
-    expected = (
-        Task.objects.filter(pk=task.id, user_id=USER_A).annotate(tag_names=selectors.tag_names()).order_by().get()
-    )
+    expected = Task.objects.filter(pk=task.id, user_id=USER_A).annotate(tag_names=speedups.tag_names()).order_by().get()
     got = selectors.task_get(user_id=USER_A, task_id=task.id)
     fields = [field.attname for field in Task._meta.concrete_fields]
     assert {name: getattr(got, name) for name in fields} == {name: getattr(expected, name) for name in fields}
@@ -201,7 +199,7 @@ def test_task_get_from_its_compiled_query_keeps_owners_and_tombstones_apart():
 
 
 def test_a_compiled_query_refuses_a_sentinel_it_cannot_place():
-    query = selectors.CompiledQuery(lambda user_id: Task.objects.filter(user_id="someone"), user_id="\x00nowhere")
+    query = speedups.CompiledQuery(lambda user_id: Task.objects.filter(user_id="someone"), user_id="\x00nowhere")
     with pytest.raises(ValueError, match="sentinel"):
         query(user_id="a")
 

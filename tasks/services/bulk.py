@@ -1,0 +1,99 @@
+"""Writes of many tasks at once, all or nothing: create (and import), and one action on several tasks."""
+
+from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING, Any, Literal, cast
+from zoneinfo import ZoneInfo
+
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.utils import timezone
+
+from tasks.exceptions import BulkInvalid
+from tasks.models import Task
+from tasks.selectors import task_many
+from tasks.services.tags import task_tags_add, task_tags_remove
+from tasks.services.tasks import completion, task_write, trash_cutoff
+from tasks.services.validation import clean_tags, clean_values, series_values
+
+if TYPE_CHECKING:
+    from tasks.selectors import TaggedTask
+
+UTC = ZoneInfo("UTC")
+BulkAction = Literal["complete", "reopen", "delete", "restore", "tag", "untag"]
+IMPORT_ONLY_FIELDS = ("created_at", "completed_at")
+
+
+def task_create_many(*, user_id: str, items: Sequence[Mapping[str, Any]], zone: ZoneInfo = UTC) -> list[Task]:
+    """Create all the tasks or none; BulkInvalid names every invalid item by its index.
+
+    Items may also carry `created_at` and `completed_at` (aware datetimes): an import keeps them."""
+    rows, errors = [], {}
+    for index, item in enumerate(items):
+        try:
+            values = clean_values({name: value for name, value in item.items() if name not in IMPORT_ONLY_FIELDS})
+            values = series_values(values, zone=zone)
+            rows.append((values, {name: item[name] for name in IMPORT_ONLY_FIELDS if item.get(name)}))
+        except ValidationError as exc:
+            errors[index] = exc.message_dict
+    if errors:
+        raise BulkInvalid("tasks", errors)
+    now = timezone.now()
+    tasks, names_of = [], []
+    for values, kept in rows:
+        names_of.append(values.pop("tags", []))
+        completed_at = kept.get("completed_at", now) if values.get("completed") else None
+        created_at = kept.get("created_at", now)
+        tasks.append(Task(user_id=user_id, created_at=created_at, updated_at=now, completed_at=completed_at, **values))
+    with transaction.atomic():
+        Task.objects.bulk_create(tasks)
+        by_names: dict[tuple[str, ...], list[int]] = {}
+        for task, names in zip(tasks, names_of, strict=True):
+            cast("TaggedTask", task).tag_names = names
+            if names:
+                by_names.setdefault(tuple(names), []).append(task.id)
+        for names, task_ids in by_names.items():
+            task_tags_add(user_id=user_id, task_ids=task_ids, names=names)
+    return tasks
+
+
+def task_bulk_update(
+    *, user_id: str, ids: Sequence[int], action: BulkAction, tags: Sequence[str] = (), zone: ZoneInfo = UTC
+) -> list[Task]:
+    """Apply one action to several of the user's tasks, all or nothing; BulkInvalid lists unknown ids."""
+    try:
+        names = clean_tags(list(tags))
+    except ValidationError as exc:
+        raise ValidationError({"tags": exc.messages}) from None
+    now = timezone.now()
+    with transaction.atomic():
+        scope = Task.objects.filter(user_id=user_id, pk__in=ids)
+        if action == "restore":
+            scope = scope.filter(deleted_at__gte=trash_cutoff(now))
+        else:
+            scope = scope.filter(deleted_at=None)
+        found = {task.id: task for task in scope.select_for_update().order_by("id")}
+        missing = {index: [f"Task {task_id} not found."] for index, task_id in enumerate(ids) if task_id not in found}
+        if missing:
+            raise BulkInvalid("ids", missing)
+        tasks = Task.objects.filter(pk__in=list(found))
+        if action == "complete":
+            for task in found.values():
+                if not task.completed:
+                    values = completion({"due_at": task.due_at, "recurrence": task.recurrence}, now=now, zone=zone)
+                    task_write(user_id=user_id, task_id=task.id, now=now, values=values)
+        elif action == "reopen":
+            tasks.filter(completed=True).update(completed=False, completed_at=None, updated_at=now)
+        elif action == "delete":
+            tasks.update(deleted_at=now, updated_at=now)
+        elif action == "restore":
+            tasks.update(deleted_at=None, updated_at=now)
+        elif action == "tag" and names:
+            task_tags_add(user_id=user_id, task_ids=list(found), names=names)
+            tasks.update(updated_at=now)
+        elif action == "untag" and names:
+            task_tags_remove(task_ids=list(found), names=names)
+            tasks.update(updated_at=now)
+        elif action not in {"tag", "untag"}:
+            raise ValueError(f"Unknown bulk action {action!r}")
+    by_id = {task.id: task for task in task_many(ids=ids)}
+    return [by_id[task_id] for task_id in dict.fromkeys(ids)]

@@ -1,0 +1,215 @@
+"""Writes of one task: create, update (completion included), toggle, delete, restore, and the purge of the trash.
+
+Every change of a task goes through `task_write`, one UPDATE scoped by the owner."""
+
+from collections.abc import Collection, Mapping, Sequence
+from contextlib import nullcontext
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING, Any, cast
+from zoneinfo import ZoneInfo
+
+from django.conf import settings
+from django.db import transaction
+from django.db.models import Case, F, Q, Value, When
+from django.utils import timezone
+
+from tasks import speedups
+from tasks.exceptions import TaskChanged, TaskNotFound
+from tasks.models import Task
+from tasks.recurrence import next_occurrence
+from tasks.selectors import task_exists, task_get
+from tasks.services.tags import task_tags_add, task_tags_set
+from tasks.services.validation import clean_values, series_values
+
+if TYPE_CHECKING:
+    from tasks.selectors import TaggedTask
+
+UTC = ZoneInfo("UTC")
+# A pending repeating task completes by moving on; any other task can flip in one statement.
+FLIPS_IN_PLACE = Q(recurrence=None) | Q(completed=True) | Q(due_at=None)
+
+
+def task_create(
+    *,
+    user_id: str,
+    title: str,
+    description: str | None = None,
+    completed: bool = False,
+    priority: str = "none",
+    tags: Sequence[str] = (),
+    due_at: datetime | None = None,
+    recurrence: str | None = None,
+    position: int = 0,
+    zone: ZoneInfo = UTC,
+) -> Task:
+    """Create a task: one INSERT (plus the tag links when it has tags)."""
+    values = clean_values(
+        {"title": title, "description": description, "completed": completed, "priority": priority,
+         "tags": list(tags), "due_at": due_at, "recurrence": recurrence, "position": position}
+    )  # fmt: skip
+    values = series_values(values, zone=zone)
+    names = values.pop("tags")
+    now = timezone.now()
+    with transaction.atomic() if names else nullcontext():
+        task = Task.objects.create(
+            user_id=user_id, created_at=now, updated_at=now, completed_at=now if values["completed"] else None, **values
+        )
+        if names:
+            task_tags_add(user_id=user_id, task_ids=[task.id], names=names)
+    cast("TaggedTask", task).tag_names = names
+    return task
+
+
+def task_update(
+    *,
+    user_id: str,
+    task_id: int,
+    if_match: Collection[datetime] | None = None,
+    zone: ZoneInfo = UTC,
+    undated_start: datetime | None = None,
+    **changes: Any,
+) -> Task:
+    """Change any subset of the editable fields; a missing field stays as it is.
+
+    `if_match`: the versions (updated_at) the caller knows; another current version is TaskChanged.
+    Completing a repeating task moves it to its next occurrence (see `completion`); a new rule and the
+    due date follow `series_values` (`undated_start`: where a new rule finds no due date)."""
+    values = clean_values(changes)
+    names = values.pop("tags", None)
+    needs_current = _depends_on_current(values)
+    now = timezone.now()
+    with transaction.atomic() if needs_current or names is not None else nullcontext():
+        if needs_current:
+            current = _locked(user_id=user_id, task_id=task_id, if_match=if_match)
+            values, if_match = _resolved(current, values, now=now, zone=zone, undated_start=undated_start), None
+        else:
+            values = series_values(values, zone=zone)  # nothing of the current task needed
+            if values.get("completed") is False:
+                values["completed_at"] = None
+        if not values and names is None:
+            task = task_get(user_id=user_id, task_id=task_id)
+            if if_match is not None and task.updated_at not in if_match:
+                raise TaskChanged(task_id)
+            return task
+        written = task_write(user_id=user_id, task_id=task_id, now=now, if_match=if_match, values=values)
+        if written is None:
+            raise task_missing(user_id=user_id, task_id=task_id, if_match=if_match)
+        task = written
+        if names is not None:
+            task_tags_set(user_id=user_id, task_id=task.id, names=names)
+            cast("TaggedTask", task).tag_names = names
+    return task
+
+
+def _depends_on_current(values: Mapping[str, Any]) -> bool:
+    """Whether the write depends on the task as it is: completing it (it may repeat), a rule without a
+    due date (the rule needs one), or clearing the due date alone (unless the task repeats)."""
+    return (
+        values.get("completed") is True
+        or (bool(values.get("recurrence")) and "due_at" not in values)
+        or ("due_at" in values and values["due_at"] is None and "recurrence" not in values)
+    )
+
+
+def _resolved(
+    current: Task, values: dict[str, Any], *, now: datetime, zone: ZoneInfo, undated_start: datetime | None
+) -> dict[str, Any]:
+    values = series_values(values, zone=zone, current=current, undated_start=undated_start)
+    if values.get("completed") is True and not current.completed:
+        merged = {"due_at": current.due_at, "recurrence": current.recurrence, **values}
+        return {**values, **completion(merged, now=now, zone=zone)}
+    if values.get("completed") is False:
+        return {**values, "completed_at": None}
+    return values
+
+
+def task_toggle(
+    *, user_id: str, task_id: int, if_match: Collection[datetime] | None = None, zone: ZoneInfo = UTC
+) -> Task:
+    """Flip `completed` in one UPDATE, so concurrent toggles never lose one another (a pending
+    repeating task completes as task_update completes it: it moves to its next occurrence)."""
+    now = timezone.now()
+    flip = {"completed": ~F("completed"), "completed_at": _completed_at_if_flipped(now)}
+    task = task_write(
+        user_id=user_id, task_id=task_id, now=now, if_match=if_match, condition=FLIPS_IN_PLACE, values=flip
+    )
+    return task or task_update(user_id=user_id, task_id=task_id, if_match=if_match, zone=zone, completed=True)
+
+
+def task_delete(*, user_id: str, task_id: int, if_match: Collection[datetime] | None = None) -> Task:
+    """Move the task to the trash and return it as it was; it stays restorable for TASK_TRASH_DAYS."""
+    now = timezone.now()
+    task = task_write(user_id=user_id, task_id=task_id, now=now, if_match=if_match, values={"deleted_at": now})
+    if task is None:
+        raise task_missing(user_id=user_id, task_id=task_id, if_match=if_match)
+    return task
+
+
+def task_restore(*, user_id: str, task_id: int) -> Task:
+    """Take a task out of the trash (within TASK_TRASH_DAYS of its deletion)."""
+    now = timezone.now()
+    task = task_write(
+        user_id=user_id, task_id=task_id, now=now, live=False, condition=Q(deleted_at__gte=trash_cutoff(now)),
+        values={"deleted_at": None},
+    )  # fmt: skip
+    if task is None:
+        raise TaskNotFound(task_id)
+    return task
+
+
+def trash_cutoff(now: datetime | None = None) -> datetime:
+    return (now or timezone.now()) - timedelta(days=settings.TASK_TRASH_DAYS)
+
+
+def task_purge(*, before: datetime) -> int:
+    """Delete for good the tasks trashed before `before`; return how many."""
+    deleted = 0
+    while ids := list(Task.objects.filter(deleted_at__lt=before).values_list("id", flat=True)[:1000]):
+        deleted += Task.objects.filter(pk__in=ids).delete()[1].get(Task._meta.label, 0)
+    return deleted
+
+
+def completion(task: Mapping[str, Any], *, now: datetime, zone: ZoneInfo) -> dict[str, Any]:
+    """The values that complete a pending task. A repeating one records the completion in
+    `completed_at` and moves its due date to the next occurrence; after the last it completes."""
+    done = {"completed": True, "completed_at": now}
+    if not task.get("recurrence") or task.get("due_at") is None:
+        return done
+    following = next_occurrence(task["recurrence"], due_at=task["due_at"], tz=zone)
+    if following is None:
+        return done
+    due_at, rule = following
+    return {"completed": False, "completed_at": now, "due_at": due_at, "recurrence": rule}
+
+
+def _completed_at_if_flipped(now: datetime) -> Case:
+    return Case(When(completed=False, then=Value(now)), default=None, output_field=Task._meta.get_field("completed_at"))
+
+
+def _locked(*, user_id: str, task_id: int, if_match: Collection[datetime] | None) -> Task:
+    """The live task, locked until the transaction ends; checks the caller's version."""
+    task = Task.objects.select_for_update().filter(pk=task_id, user_id=user_id, deleted_at=None).order_by().first()
+    if task is None:
+        raise TaskNotFound(task_id)
+    if if_match is not None and task.updated_at not in if_match:
+        raise TaskChanged(task_id)
+    return task
+
+
+def task_missing(*, user_id: str, task_id: int, if_match: Collection[datetime] | None) -> Exception:
+    """Why a write matched nothing: another version (412) or no such task (404)."""
+    if if_match is not None and task_exists(user_id=user_id, task_id=task_id):
+        return TaskChanged(task_id)
+    return TaskNotFound(task_id)
+
+
+def task_write(
+    *, user_id: str, task_id: int, now: datetime, values: Mapping[str, Any],
+    if_match: Collection[datetime] | None = None, live: bool = True, condition: Q | None = None,
+) -> Task | None:  # fmt: skip
+    """The one UPDATE of a task (live, or in the trash), bumping updated_at: the task as written, or None
+    when no row of this user matched (the id, `condition` or `if_match`)."""
+    tasks = Task.objects.filter(condition or Q(), pk=task_id, user_id=user_id, deleted_at__isnull=live)
+    if if_match is not None:
+        tasks = tasks.filter(updated_at__in=list(if_match))
+    return speedups.update_returning(tasks, {"updated_at": now, **values})

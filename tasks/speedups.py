@@ -1,0 +1,97 @@
+"""The speed layer: where the plain ORM path of a hot read or write measured too slow, the SQL it runs
+instead, visible here. Each has a test that it answers exactly what the plain ORM path answers
+(tests/tasks/test_speedups.py), and bench/RESULTS.md says what it buys.
+
+Compiled SQL is cached per database alias: two aliases may be two servers of different versions."""
+
+from collections.abc import Callable, Mapping
+from typing import Any, cast
+
+from django.core.exceptions import EmptyResultSet
+from django.db import connections
+from django.db.models import JSONField, QuerySet
+from django.db.models.expressions import RawSQL
+from django.db.models.query import RawQuerySet
+from django.db.models.sql.subqueries import UpdateQuery
+
+from tasks.models import Tag, Task
+
+
+def tag_names_sql(alias: str = "default") -> str:
+    """A task's tag names as one correlated subquery: a JSON array, NULL without tags."""
+    through, tag, task = Task.tags.through._meta.db_table, Tag._meta.db_table, Task._meta.db_table
+    agg = "JSONB_AGG" if connections[alias].vendor == "postgresql" else "JSON_GROUP_ARRAY"
+    join = f'"{through}" l INNER JOIN "{tag}" t ON t."id" = l."tag_id"'
+    return f'(SELECT {agg}(t."name") FROM {join} WHERE l."task_id" = "{task}"."id")'  # noqa: S608 - model names
+
+
+def tag_names(alias: str = "default") -> RawSQL:
+    """tag_names_sql as an annotation, for top-level task querysets (it names the tasks table, not an alias).
+
+    Written as SQL rather than as a Subquery of the through model: the ORM resolves, relabels and
+    compiles a nested query on every call, which cost more than the rest of a task's read."""
+    return RawSQL(tag_names_sql(alias), (), output_field=JSONField())  # noqa: S611 - no input in it: model names
+
+
+class CompiledQuery:
+    """A queryset compiled to SQL once per database alias, then run with new values through `raw()`,
+    which makes the same model instances (annotations as attributes) without building, resolving and
+    compiling the query again.
+
+    `build(**sentinels)` must return the queryset; each sentinel is a value that appears exactly once
+    among the compiled query's parameters, which is how the values given later find their places."""
+
+    def __init__(self, build: Callable[..., QuerySet[Task]], **sentinels: object) -> None:
+        self._build, self._sentinels = build, sentinels
+        self._compiled: dict[str, tuple[str, list[object], dict[int, str]]] = {}
+
+    def sql(self, alias: str = "default") -> tuple[str, list[object], dict[int, str]]:
+        """The SQL, its parameters as compiled, and which of them are the sentinels' places."""
+        if alias not in self._compiled:
+            query = self._build(**self._sentinels).query
+            sql, params = query.get_compiler(using=alias).as_sql()
+            places = {i: name for i, value in enumerate(params) for name, s in self._sentinels.items() if value == s}
+            if sorted(places.values()) != sorted(self._sentinels):
+                raise ValueError(f"each sentinel must appear once among the parameters {params!r}")
+            self._compiled[alias] = sql, list(params), places
+        return self._compiled[alias]
+
+    def __call__(self, *, alias: str = "default", **values: object) -> "RawQuerySet[Task]":
+        sql, params, places = self.sql(alias)
+        bound = [values[places[i]] if i in places else param for i, param in enumerate(params)]
+        return Task.objects.using(alias).raw(sql, bound)
+
+
+# A user's live task by id, with its tag names (selectors.task_get).
+TASK_GET = CompiledQuery(
+    lambda task_id, user_id: (
+        Task.objects.filter(pk=task_id, user_id=user_id, deleted_at=None).annotate(tag_names=tag_names()).order_by()
+    ),
+    task_id=-7_000_000_001,
+    user_id="\x00user-id-sentinel",
+)
+# A user's live tasks, newest first, with their tag names (selectors.task_list_all: the contract's plain list).
+TASK_LIST = CompiledQuery(
+    lambda user_id: Task.objects.filter(user_id=user_id, deleted_at=None).annotate(tag_names=tag_names()),
+    user_id="\x00user-id-sentinel",
+)
+
+
+def update_returning(tasks: QuerySet[Task], values: Mapping[str, Any]) -> Task | None:
+    """`tasks.update(**values)` with RETURNING: one statement, one round trip, atomic by itself, and the
+    row it answers (with its tag names) is the one this statement wrote (PostgreSQL and SQLite >= 3.35).
+    The first row written, or None when none matched."""
+    alias = tasks.db
+    query = cast(UpdateQuery, tasks.query.chain(UpdateQuery))  # chain(klass) returns a klass; the stubs say Query
+    query.add_update_values(dict(values))
+    connection = connections[alias]
+    try:
+        sql, params = query.get_compiler(using=alias).as_sql()
+    except EmptyResultSet:  # e.g. an id beyond the integer range: no such task
+        return None
+    # A concrete field is one with a column (Django's definition), so field.column is never None here.
+    columns = ", ".join(connection.ops.quote_name(cast(str, field.column)) for field in Task._meta.concrete_fields)
+    rows = list(
+        Task.objects.using(alias).raw(f"{sql} RETURNING {columns}, {tag_names_sql(alias)} AS tag_names", params)
+    )
+    return rows[0] if rows else None
