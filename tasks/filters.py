@@ -102,8 +102,13 @@ class TaskFilter(django_filters.FilterSet):
     tag = ListFilter(
         method="filter_tag", help_text="Tasks carrying any of these tags (repeat or separate with commas)."
     )
-    due_before = django_filters.IsoDateTimeFilter(method="filter_due", help_text="Due before.")
-    due_after = django_filters.IsoDateTimeFilter(method="filter_due", help_text="Due at or after.")
+    # field_name: the schema's type comes from the model field.
+    due_before = django_filters.IsoDateTimeFilter(
+        field_name="due_at", method="filter_due_before", help_text="Due before."
+    )
+    due_after = django_filters.IsoDateTimeFilter(
+        field_name="due_at", method="filter_due_after", help_text="Due at or after."
+    )
     overdue = StrictBooleanFilter(method="filter_overdue", help_text="Pending and past due (true), or not (false).")
     search = django_filters.CharFilter(
         method="filter_search", max_length=200,
@@ -133,9 +138,10 @@ class TaskFilter(django_filters.FilterSet):
     def filter_tag(self, tasks: QuerySet[Task], name: str, value: list[str]) -> QuerySet[Task]:
         return selectors.task_filter(tasks, tags=value)
 
-    def filter_due(self, tasks: QuerySet[Task], name: str, value: datetime | None) -> QuerySet[Task]:
-        if name == "due_before":
-            return selectors.task_filter(tasks, due_before=value)
+    def filter_due_before(self, tasks: QuerySet[Task], name: str, value: datetime) -> QuerySet[Task]:
+        return selectors.task_filter(tasks, due_before=value)
+
+    def filter_due_after(self, tasks: QuerySet[Task], name: str, value: datetime) -> QuerySet[Task]:
         return selectors.task_filter(tasks, due_after=value)
 
     def filter_overdue(self, tasks: QuerySet[Task], name: str, value: bool | None) -> QuerySet[Task]:

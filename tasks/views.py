@@ -49,8 +49,9 @@ IF_MATCH = OpenApiParameter(
     "If-Match", str, OpenApiParameter.HEADER, description="Only if the task is still this version (its ETag)."
 )
 TIME_ZONE = time_zone_parameter(
-    "IANA time zone (e.g. Europe/Berlin) in which a repeating task's next occurrence is computed, "
-    "so 09:00 stays 09:00 across DST changes. Default UTC."
+    "IANA time zone (e.g. Europe/Berlin) of a repeating task's wall time: its next occurrence is computed in it, "
+    "so 09:00 stays 09:00 across DST changes, and a new rule's series starts on the rule's first day in it "
+    "(FREQ=WEEKLY;BYDAY=MO with a Tuesday due_at is first due the next Monday). Default UTC."
 )
 IDEMPOTENCY_KEY_FORMAT = re.compile(r"[\x20-\x7e]{1,255}")
 IDEMPOTENCY_KEY = OpenApiParameter(
@@ -132,7 +133,7 @@ def _reject_unknown_params(request: Request, allowed: Collection[str]) -> None:
     ),
     create=extend_schema(
         summary="Create a task",
-        parameters=[IDEMPOTENCY_KEY],
+        parameters=[IDEMPOTENCY_KEY, TIME_ZONE],
         responses={201: TaskSerializer, 400: VALIDATION_ERROR, **ERRORS, 422: ErrorSerializer},
     ),
     retrieve=extend_schema(
@@ -215,7 +216,7 @@ class TaskViewSet(viewsets.GenericViewSet):
         def respond() -> tuple[int, Any]:
             body = TaskSerializer(data=request.data)
             body.is_valid(raise_exception=True)
-            task = services.task_create(user_id=caller_id(request), **body.validated_data)
+            task = services.task_create(user_id=caller_id(request), zone=time_zone(request), **body.validated_data)
             return status.HTTP_201_CREATED, TaskSerializer(task).data
 
         response = _idempotent(request, respond)
@@ -261,7 +262,7 @@ class TaskViewSet(viewsets.GenericViewSet):
 
     @extend_schema(
         summary="Create up to 500 tasks, all or nothing",
-        parameters=[IDEMPOTENCY_KEY],
+        parameters=[IDEMPOTENCY_KEY, TIME_ZONE],
         request=inline_serializer("BulkCreate", {"tasks": TaskSerializer(many=True)}),
         responses={201: inline_serializer("BulkCreated", {"results": TaskSerializer(many=True)}),
                    400: VALIDATION_ERROR, **ERRORS, 422: ErrorSerializer},
@@ -271,7 +272,9 @@ class TaskViewSet(viewsets.GenericViewSet):
         def respond() -> tuple[int, Any]:
             body = BulkCreateSerializer(data=request.data)
             body.is_valid(raise_exception=True)
-            tasks = services.task_create_many(user_id=caller_id(request), items=body.validated_data["tasks"])
+            tasks = services.task_create_many(
+                user_id=caller_id(request), items=body.validated_data["tasks"], zone=time_zone(request)
+            )
             return status.HTTP_201_CREATED, {"results": TaskSerializer(tasks, many=True).data}
 
         return _idempotent(request, respond)
@@ -314,6 +317,7 @@ class TaskViewSet(viewsets.GenericViewSet):
 
     @extend_schema(
         summary="Import tasks from a JSON or CSV export, all or nothing",
+        parameters=[TIME_ZONE],
         description="The body is an export: a JSON array of tasks (application/json), or the CSV export "
         "(text/csv; a header row with at least `title`). Ids are new; created_at and completed_at are kept.",
         request={"application/json": ImportItemSerializer(many=True)},
@@ -340,7 +344,7 @@ class TaskViewSet(viewsets.GenericViewSet):
         if errors:
             # DRF takes any mapping, keyed by item index here (JSON: "0"); its stubs want str keys.
             raise ValidationError({"tasks": errors})  # type: ignore[dict-item]
-        tasks = services.task_create_many(user_id=caller_id(request), items=items)
+        tasks = services.task_create_many(user_id=caller_id(request), items=items, zone=time_zone(request))
         return Response(
             {"imported": len(tasks), "results": TaskSerializer(tasks, many=True).data}, status=status.HTTP_201_CREATED
         )
