@@ -14,8 +14,9 @@ from datetime import UTC, datetime
 
 from psycopg_pool import ConnectionPool
 
-KEYS = ("id", "user_id", "title", "description", "completed", "created_at", "updated_at", "priority", "tags",
-        "due_at", "recurrence", "completed_at", "position")  # fmt: skip
+from tasks.fields import PUBLIC_NAMES
+
+KEYS = PUBLIC_NAMES  # what the app answers for a task, in its order
 TAGS = (
     '(SELECT JSONB_AGG(t."name") FROM "tasks_task_tags" l INNER JOIN "tasks_tag" t ON t."id" = l."tag_id" '
     'WHERE l."task_id" = "tasks_task"."id")'

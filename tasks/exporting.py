@@ -14,11 +14,10 @@ from typing import Any, NoReturn
 
 from icalendar import Calendar, Todo, vRecur
 
+from tasks.fields import CSV_NAMES, TASK_FIELDS
+
 EXPORT_FORMATS = {"json": "application/json", "csv": "text/csv; charset=utf-8", "ics": "text/calendar; charset=utf-8"}
-CSV_COLUMNS = [
-    "id", "title", "description", "completed", "priority", "tags",
-    "due_at", "recurrence", "completed_at", "position", "created_at", "updated_at",
-]  # fmt: skip
+CSV_COLUMNS = list(CSV_NAMES)
 ICS_PRIORITIES = {"high": 1, "medium": 5, "low": 9}
 # RFC 5545 TEXT may not hold control characters; icalendar escapes CR and LF but passes the others through.
 _ICS_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
@@ -148,29 +147,34 @@ def parse_json(data: bytes) -> list[dict]:
     return items
 
 
-def _csv_bool(value: str) -> bool:
+def _csv_bool(column: str, value: str) -> bool:
     normalized = value.strip().lower()
     if normalized in ("true", "1"):
         return True
     if normalized in ("false", "0"):
         return False
-    raise ValueError(f"completed must be true or false, not {value!r}")
+    raise ValueError(f"{column} must be true or false, not {value!r}")
 
 
-def _csv_int(value: str) -> int:
+def _csv_int(column: str, value: str) -> int:
     if not re.fullmatch(r"[+-]?[0-9]+", value.strip()):
-        raise ValueError(f"position must be a whole number, not {value!r}")
+        raise ValueError(f"{column} must be a whole number, not {value!r}")
     return int(value)
 
 
-def _csv_tags(value: str) -> list[str]:
+def _csv_tags(column: str, value: str) -> list[str]:
     return [tag.strip() for tag in value.split(",") if tag.strip()]
 
 
-# Converters for non-empty cells. An empty cell is "" for title, [] for tags, None for _NULLABLE columns, and
-# omitted otherwise, so that the caller's defaults apply.
-_CONVERTERS: dict[str, Callable[[str], Any]] = {"completed": _csv_bool, "position": _csv_int, "tags": _csv_tags}
-_NULLABLE = {"description", "due_at", "recurrence", "completed_at"}
+def _csv_text(column: str, value: str) -> str:
+    return value
+
+
+# Converters for non-empty cells of the editable fields, by kind (others are text). An empty cell is "" for
+# title, [] for tags, None for nullable columns, and omitted otherwise, so that the caller's defaults apply.
+_BY_KIND: dict[str, Callable[[str, str], Any]] = {"bool": _csv_bool, "int": _csv_int, "tags": _csv_tags}
+_CONVERTERS = {field.name: _BY_KIND.get(field.kind, _csv_text) for field in TASK_FIELDS if not field.read_only}
+_NULLABLE = {field.name for field in TASK_FIELDS if field.nullable}
 
 
 def parse_csv(data: bytes) -> list[dict]:
@@ -220,5 +224,5 @@ def _csv_row(cells: dict[str, str]) -> dict:
             elif column == "tags":
                 row[column] = []
         else:
-            row[column] = _CONVERTERS.get(column, str)(value)
+            row[column] = _CONVERTERS.get(column, _csv_text)(column, value)
     return row

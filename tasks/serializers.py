@@ -1,5 +1,7 @@
 """HTTP shapes of a task. Lengths, nullability and defaults come from the model's fields."""
 
+import operator
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -7,6 +9,7 @@ from django.db import models
 from rest_framework import serializers
 from rest_framework.exceptions import ValidationError
 
+from tasks.fields import PUBLIC_NAMES, READ_ONLY_NAMES, TASK_FIELDS, TaskField
 from tasks.models import INT32, PRIORITIES, PRIORITY_NAMES, Task
 from tasks.selectors import tag_list_of
 from todo_project.api import (
@@ -65,30 +68,28 @@ class TaskSerializer(RejectUnknownFieldsMixin, serializers.ModelSerializer):
 
     class Meta:
         model = Task
-        fields = [
-            "id", "user_id", "title", "description", "completed", "created_at", "updated_at",
-            "priority", "tags", "due_at", "recurrence", "completed_at", "position",
-        ]  # fmt: skip
-        read_only_fields = ["id", "user_id", "created_at", "updated_at", "completed_at"]
+        fields = list(PUBLIC_NAMES)
+        read_only_fields = list(READ_ONLY_NAMES)
 
     def to_representation(self, task: Task) -> dict[str, Any]:
         # The hot path of every response: a plain dict instead of DRF's field-by-field walk (about
         # 8x faster for a list). tests/tasks/test_serializers.py proves it equals DRF's output.
-        return {
-            "id": task.id,
-            "user_id": task.user_id,
-            "title": task.title,
-            "description": task.description,
-            "completed": task.completed,
-            "created_at": iso_datetime(task.created_at),
-            "updated_at": iso_datetime(task.updated_at),
-            "priority": PRIORITY_NAMES[task.priority],
-            "tags": tag_list_of(task),
-            "due_at": iso_datetime(task.due_at) if task.due_at else None,
-            "recurrence": task.recurrence,
-            "completed_at": iso_datetime(task.completed_at) if task.completed_at else None,
-            "position": task.position,
-        }
+        return {name: read(task) for name, read in _READERS}
+
+
+def _reader(field: TaskField) -> Callable[[Task], Any]:
+    """How the fast rendering reads a field of a task, by its kind."""
+    name = field.name
+    if field.kind == "datetime":
+        return lambda task: iso_datetime(value) if (value := getattr(task, name)) else None
+    if field.kind == "priority":
+        return lambda task: PRIORITY_NAMES[task.priority]
+    if field.kind == "tags":
+        return tag_list_of
+    return operator.attrgetter(name)
+
+
+_READERS = tuple((field.name, _reader(field)) for field in TASK_FIELDS)
 
 
 class TombstoneSerializer(serializers.Serializer):

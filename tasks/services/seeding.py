@@ -3,7 +3,7 @@
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from itertools import islice
-from typing import Any
+from typing import Any, cast
 
 from django.db import connection, transaction
 from django.utils import timezone
@@ -52,8 +52,12 @@ def task_bulk_create(
 def _copy_rows(rows: list[dict[str, Any]]) -> None:
     columns = ["user_id", "title", "description", "completed", "completed_at", "created_at", "updated_at"]
     table = connection.ops.quote_name(Task._meta.db_table)
-    # COPY does not apply the model's defaults: name every NOT NULL column.
-    fixed = {"priority": 0, "position": 0}
+    # COPY does not apply the model's defaults: every other NOT NULL column gets its default.
+    fixed = {
+        cast(str, field.column): field.get_default()  # a concrete field has a column
+        for field in Task._meta.concrete_fields
+        if not field.null and not field.primary_key and field.column not in columns
+    }
     with (
         connection.cursor() as cursor,
         cursor.copy(f"COPY {table} ({', '.join([*columns, *fixed])}) FROM STDIN") as copy,

@@ -9,10 +9,11 @@ from django.core.exceptions import ValidationError
 from django.db.models import Field
 from django.utils import timezone
 
+from tasks.fields import EDITABLE_NAMES
 from tasks.models import PRIORITIES, Tag, Task
 from tasks.recurrence import RecurrenceError, first_occurrence, normalize_rule
 
-EDITABLE_FIELDS = ("title", "description", "completed", "priority", "tags", "due_at", "recurrence", "position")
+EDITABLE_FIELDS = EDITABLE_NAMES
 MAX_TAGS_PER_TASK = 20
 NEEDS_DUE = "A repeating task needs a due_at to repeat from."
 
