@@ -4,18 +4,19 @@ the result shapes both answer (tasks.results), and one mapping of domain errors 
 A front only turns what it was given (English, ISO text, comma-separated names) into these arguments;
 the rules themselves live in tasks.services and tasks.selectors, which the REST API calls too."""
 
-from collections.abc import Callable, Collection, Sequence
+from collections.abc import Callable, Sequence
 from datetime import datetime
 from typing import Any, Literal
 from zoneinfo import ZoneInfo
 
 from django.core.exceptions import ValidationError
+from typing_extensions import Unpack
 
 from tasks import selectors, services
 from tasks.exceptions import TaskNotFound
 from tasks.models import PRIORITIES
 from tasks.results import task_item, task_summary
-from tasks.selectors import OrderKey
+from tasks.selectors import OrderKey, TaskConditions
 
 UTC = ZoneInfo("UTC")
 LIST_LIMIT = 100
@@ -81,20 +82,15 @@ def task_find(
     *,
     user_id: str,
     status: Status = "all",
-    priorities: Collection[str] = (),
-    tags: Collection[str] = (),
-    due_before: datetime | None = None,
-    due_after: datetime | None = None,
-    overdue: bool | None = None,
-    search: str | None = None,
     ordering: Sequence[OrderKey] = (),
     zone: ZoneInfo = UTC,
     limit: int = LIST_LIMIT,
+    **conditions: Unpack[TaskConditions],
 ) -> list[dict[str, Any]]:
     """The user's live tasks meeting every condition given: newest first, or soonest due first when
     filtering by due date (unless `ordering` says otherwise); at most `limit`."""
-    errors = {}
-    if unknown := [name for name in priorities if name not in PRIORITIES]:
+    errors, search = {}, conditions.get("search")
+    if unknown := [name for name in conditions.get("priorities") or () if name not in PRIORITIES]:
         errors["priority"] = [f"Unknown value(s) {', '.join(unknown)}; use {', '.join(PRIORITIES)}."]
     if status not in STATUS_COMPLETED:
         errors["status"] = [f"Use one of {', '.join(STATUS_COMPLETED)}."]
@@ -102,12 +98,10 @@ def task_find(
         errors["search"] = [f"Ensure this value has at most {MAX_SEARCH} characters (it has {len(search)})."]
     if errors:
         raise ValidationError(errors)
-    if not ordering and (due_before or due_after or overdue):
+    if not ordering and (conditions.get("due_before") or conditions.get("due_after") or conditions.get("overdue")):
         ordering = [OrderKey("due_at", descending=False)]
-    tasks = selectors.task_filter(
-        selectors.task_list(user_id=user_id, completed=STATUS_COMPLETED[status]),
-        priorities=priorities, tags=tags, due_before=due_before, due_after=due_after, overdue=overdue, search=search,
-    )  # fmt: skip
+    tasks = selectors.task_list(user_id=user_id, completed=STATUS_COMPLETED[status])
+    tasks = selectors.task_filter(tasks, **conditions)
     ordered = selectors.task_ordered(tasks, selectors.task_ordering(tasks, ordering))
     return [task_item(task, zone) for task in ordered[:limit]]
 

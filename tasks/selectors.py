@@ -13,6 +13,7 @@ from django.db import connection
 from django.db.models import Count, F, OrderBy, Q, QuerySet
 from django.db.models.query import RawQuerySet
 from django.utils import timezone
+from typing_extensions import Unpack
 
 from tasks import speedups
 from tasks.exceptions import TagNotFound, TaskNotFound
@@ -115,18 +116,23 @@ def order_keys(text: str) -> list[OrderKey]:
     return keys
 
 
-def task_filter(
-    tasks: QuerySet[Task],
-    *,
-    completed: bool | None = None,
-    priorities: Collection[str] = (),
-    tags: Collection[str] = (),
-    due_before: datetime | None = None,
-    due_after: datetime | None = None,
-    overdue: bool | None = None,
-    search: str | None = None,
-) -> QuerySet[Task]:
-    """The tasks that meet every condition given (priorities and tags: any of them)."""
+class TaskConditions(TypedDict, total=False):
+    """What task_filter can ask of a task; a condition left out (or None, or empty) holds for every task."""
+
+    completed: bool | None
+    priorities: Collection[str]  # any of these
+    tags: Collection[str]  # any of these
+    due_before: datetime | None
+    due_after: datetime | None
+    overdue: bool | None
+    search: str | None
+
+
+def task_filter(tasks: QuerySet[Task], **conditions: Unpack[TaskConditions]) -> QuerySet[Task]:
+    """The tasks that meet every condition given."""
+    completed, priorities, tags = conditions.get("completed"), conditions.get("priorities"), conditions.get("tags")
+    due_before, due_after = conditions.get("due_before"), conditions.get("due_after")
+    overdue, search = conditions.get("overdue"), conditions.get("search")
     if completed is not None:
         tasks = tasks.filter(completed=completed)
     if priorities:
