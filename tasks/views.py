@@ -39,7 +39,7 @@ from tasks.serializers import (
     render_change,
     task_etag,
 )
-from todo_project.api import ERRORS, VALIDATION_ERROR, ErrorSerializer, time_zone, time_zone_parameter
+from todo_project.api import ERRORS, VALIDATION_ERROR, CallerMixin, ErrorSerializer, time_zone, time_zone_parameter
 from todo_project.auth import caller_id
 
 NOT_FOUND = {404: OpenApiResponse(ErrorSerializer, description="No such task for this user")}
@@ -171,7 +171,7 @@ def _reject_unknown_params(request: Request, allowed: Collection[str]) -> None:
     ),
 )
 @extend_schema(tags=["tasks"])
-class TaskViewSet(viewsets.GenericViewSet):
+class TaskViewSet(CallerMixin, viewsets.GenericViewSet):
     serializer_class = TaskSerializer
     # For the schema of the list's parameters; list() runs the FilterSet itself.
     filter_backends = [DjangoFilterBackend]
@@ -184,11 +184,11 @@ class TaskViewSet(viewsets.GenericViewSet):
 
     def list(self, request: Request, user_id: str) -> Response:
         if not request.query_params:  # the contract's plain list: no filter set to build
-            return Response(TaskSerializer(selectors.task_list_all(user_id=caller_id(request)), many=True).data)
+            return Response(TaskSerializer(selectors.task_list_all(user_id=self.caller_id), many=True).data)
         pagination = TaskPagination(request)
         if "updated_since" in request.query_params:
             return self._changes(request, pagination)
-        filters = task_query(user_id=caller_id(request), params=request.query_params)
+        filters = task_query(user_id=self.caller_id, params=request.query_params)
         _reject_unknown_params(request, {*filters.filters, *PARAMS})
         if not filters.is_valid():
             raise ValidationError(filters.errors)
@@ -206,7 +206,7 @@ class TaskViewSet(viewsets.GenericViewSet):
         since = parse_datetime(request.query_params["updated_since"].replace(" ", "+"))
         if since is None or since.tzinfo is None:
             raise ValidationError({"updated_since": ["Must be an ISO 8601 date and time with an offset."]})
-        changes = selectors.task_changes(user_id=caller_id(request), since=since)
+        changes = selectors.task_changes(user_id=self.caller_id, since=since)
         if pagination.active:
             keys = (OrderKey("updated_at", descending=False), OrderKey("id", descending=False))
             return Response(pagination.page(changes, keys, render_change))
@@ -216,7 +216,7 @@ class TaskViewSet(viewsets.GenericViewSet):
         def respond() -> tuple[int, Any]:
             body = TaskSerializer(data=request.data)
             body.is_valid(raise_exception=True)
-            task = services.task_create(user_id=caller_id(request), zone=time_zone(request), **body.validated_data)
+            task = services.task_create(user_id=self.caller_id, zone=time_zone(request), **body.validated_data)
             return status.HTTP_201_CREATED, TaskSerializer(task).data
 
         response = _idempotent(request, respond)
@@ -226,7 +226,7 @@ class TaskViewSet(viewsets.GenericViewSet):
         return response
 
     def retrieve(self, request: Request, user_id: str, pk: str) -> Response:
-        task = selectors.task_get(user_id=caller_id(request), task_id=int(pk))
+        task = selectors.task_get(user_id=self.caller_id, task_id=int(pk))
         known = request.headers.get("If-None-Match")
         if known is not None:
             versions = etag_versions(known.replace("W/", ""))
@@ -238,7 +238,7 @@ class TaskViewSet(viewsets.GenericViewSet):
         body = TaskSerializer(data=request.data, partial=True)
         body.is_valid(raise_exception=True)
         task = services.task_update(
-            user_id=caller_id(request), task_id=int(pk), if_match=_if_match(request), zone=time_zone(request),
+            user_id=self.caller_id, task_id=int(pk), if_match=_if_match(request), zone=time_zone(request),
             **body.validated_data,
         )  # fmt: skip
         return _with_etag(task)
@@ -246,19 +246,19 @@ class TaskViewSet(viewsets.GenericViewSet):
     partial_update = update
 
     def destroy(self, request: Request, user_id: str, pk: str) -> Response:
-        services.task_delete(user_id=caller_id(request), task_id=int(pk), if_match=_if_match(request))
+        services.task_delete(user_id=self.caller_id, task_id=int(pk), if_match=_if_match(request))
         return Response(status=status.HTTP_204_NO_CONTENT)
 
     @action(detail=True, methods=["patch"])
     def complete(self, request: Request, user_id: str, pk: str) -> Response:
         task = services.task_toggle(
-            user_id=caller_id(request), task_id=int(pk), if_match=_if_match(request), zone=time_zone(request)
+            user_id=self.caller_id, task_id=int(pk), if_match=_if_match(request), zone=time_zone(request)
         )
         return _with_etag(task)
 
     @action(detail=True, methods=["post"])
     def restore(self, request: Request, user_id: str, pk: str) -> Response:
-        return _with_etag(services.task_restore(user_id=caller_id(request), task_id=int(pk)))
+        return _with_etag(services.task_restore(user_id=self.caller_id, task_id=int(pk)))
 
     @extend_schema(
         summary="Create up to 500 tasks, all or nothing",
@@ -273,7 +273,7 @@ class TaskViewSet(viewsets.GenericViewSet):
             body = BulkCreateSerializer(data=request.data)
             body.is_valid(raise_exception=True)
             tasks = services.task_create_many(
-                user_id=caller_id(request), items=body.validated_data["tasks"], zone=time_zone(request)
+                user_id=self.caller_id, items=body.validated_data["tasks"], zone=time_zone(request)
             )
             return status.HTTP_201_CREATED, {"results": TaskSerializer(tasks, many=True).data}
 
@@ -290,7 +290,7 @@ class TaskViewSet(viewsets.GenericViewSet):
     def bulk_update(self, request: Request, user_id: str) -> Response:
         body = BulkUpdateSerializer(data=request.data)
         body.is_valid(raise_exception=True)
-        tasks = services.task_bulk_update(user_id=caller_id(request), zone=time_zone(request), **body.validated_data)
+        tasks = services.task_bulk_update(user_id=self.caller_id, zone=time_zone(request), **body.validated_data)
         return Response({"results": [render_change(task) for task in tasks]})
 
     @extend_schema(
@@ -305,7 +305,7 @@ class TaskViewSet(viewsets.GenericViewSet):
         fmt = request.query_params.get("format", "json")
         if fmt not in exporting.EXPORT_FORMATS:
             raise ValidationError({"format": [f"Use one of {', '.join(exporting.EXPORT_FORMATS)}."]})
-        filters = task_query(user_id=caller_id(request), params=request.query_params)
+        filters = task_query(user_id=self.caller_id, params=request.query_params)
         _reject_unknown_params(request, {*filters.filters, "format"})
         if not filters.is_valid():
             raise ValidationError(filters.errors)
@@ -344,14 +344,14 @@ class TaskViewSet(viewsets.GenericViewSet):
         if errors:
             # DRF takes any mapping, keyed by item index here (JSON: "0"); its stubs want str keys.
             raise ValidationError({"tasks": errors})  # type: ignore[dict-item]
-        tasks = services.task_create_many(user_id=caller_id(request), items=items, zone=time_zone(request))
+        tasks = services.task_create_many(user_id=self.caller_id, items=items, zone=time_zone(request))
         return Response(
             {"imported": len(tasks), "results": TaskSerializer(tasks, many=True).data}, status=status.HTTP_201_CREATED
         )
 
 
 @extend_schema(tags=["tags"])
-class TagViewSet(viewsets.GenericViewSet):
+class TagViewSet(CallerMixin, viewsets.GenericViewSet):
     lookup_field = "name"
     lookup_value_regex = r"[^/]+"
     serializer_class = None
@@ -363,7 +363,7 @@ class TagViewSet(viewsets.GenericViewSet):
                    **ERRORS},
     )  # fmt: skip
     def list(self, request: Request, user_id: str) -> Response:
-        tags = selectors.tag_list(user_id=caller_id(request))
+        tags = selectors.tag_list(user_id=self.caller_id)
         return Response([{"name": tag.name, "task_count": tag.task_count} for tag in tags])
 
     @extend_schema(
@@ -376,10 +376,10 @@ class TagViewSet(viewsets.GenericViewSet):
         body = TagRenameSerializer(data=request.data)
         body.is_valid(raise_exception=True)
         new_name = body.validated_data.get("name", name)  # PATCH {} changes nothing
-        tag = services.tag_rename(user_id=caller_id(request), name=name, new_name=new_name)
+        tag = services.tag_rename(user_id=self.caller_id, name=name, new_name=new_name)
         return Response({"name": tag.name})
 
     @extend_schema(summary="Delete a tag (the tasks stay)", responses={204: None, **ERRORS, 404: ErrorSerializer})
     def destroy(self, request: Request, user_id: str, name: str) -> Response:
-        services.tag_delete(user_id=caller_id(request), name=name)
+        services.tag_delete(user_id=self.caller_id, name=name)
         return Response(status=status.HTTP_204_NO_CONTENT)

@@ -12,15 +12,17 @@ from drf_spectacular.utils import OpenApiParameter, OpenApiResponse
 from rest_framework import serializers
 from rest_framework.exceptions import ValidationError
 from rest_framework.request import Request
+from rest_framework.views import APIView
 
 from todo_project.auth import caller_id
 
 TIME_ZONE_HEADER = "X-Timezone"
 
-if TYPE_CHECKING:  # what the mixin is mixed into, for its self.fields and super()
+if TYPE_CHECKING:  # what the mixins are mixed into, for their self.fields, self.request and super()
     _SerializerBase = serializers.Serializer
+    _ViewBase = APIView
 else:
-    _SerializerBase = object
+    _SerializerBase = _ViewBase = object
 
 
 # Errors ----------------------------------------------------------------------------------------
@@ -53,11 +55,9 @@ ERRORS = {
 # The caller ------------------------------------------------------------------------------------
 
 
-class CallerMixin:
+class CallerMixin(_ViewBase):
     """For views under /api/<user_id>/: `self.caller_id` is the verified token's user (IsPathUser has
     checked that the path names the same one), the only user id anything below the view is given."""
-
-    request: Request
 
     @property
     def caller_id(self) -> str:
