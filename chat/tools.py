@@ -16,7 +16,7 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 from zoneinfo import ZoneInfo
 
 from agents import FunctionTool, RunContextWrapper, function_tool
@@ -344,25 +344,21 @@ def delete_task(ctx: RunContextWrapper[ChatContext], task_id: int) -> dict[str, 
 @_task_tool
 def update_task(
     ctx: RunContextWrapper[ChatContext],
-    task_id: int,
-    title: str | None = None,
-    description: str | None = None,
-    priority: Priority | None = None,
-    tags: list[str] | None = None,
-    due: str | None = None,
-    recurrence: str | None = None,
+    task_id: Annotated[int, "The task's id, as shown by list_tasks."],
+    title: Annotated[str | None, "The new title, if it changes."] = None,
+    description: Annotated[str | None, "The new description, if it changes."] = None,
+    priority: Annotated[Priority | None, 'The new priority: "none", "low", "medium" or "high".'] = None,
+    tags: Annotated[
+        list[str] | None, "The complete new list of tag names (it replaces the old one; [] removes all tags)."
+    ] = None,
+    due: Annotated[
+        str | None, 'The new due date, as for add_task ("tomorrow 5pm", "friday"), or "none" to remove it.'
+    ] = None,
+    recurrence: Annotated[
+        str | None, 'The new repetition, as for add_task ("every monday", "FREQ=MONTHLY"), or "none" to stop it.'
+    ] = None,
 ) -> dict[str, Any]:
-    """Change some fields of one of the user's tasks; leave the others out (null).
-
-    Args:
-        task_id: The task's id, as shown by list_tasks.
-        title: The new title, if it changes.
-        description: The new description, if it changes.
-        priority: The new priority: "none", "low", "medium" or "high".
-        tags: The complete new list of tag names (it replaces the old one; [] removes all tags).
-        due: The new due date, as for add_task ("tomorrow 5pm", "friday"), or "none" to remove it.
-        recurrence: The new repetition, as for add_task ("every monday", "FREQ=MONTHLY"), or "none" to stop it.
-    """
+    """Change some fields of one of the user's tasks; leave the others out (null)."""
     context, now = ctx.context, ctx.context.now()
     changes: dict[str, Any] = {"title": title, "description": description, "priority": priority}
     changes = {name: value for name, value in changes.items() if value is not None}
