@@ -63,7 +63,7 @@ frontend: $(FRONTEND)/dist/index.html ## Install the reference frontend (example
 frontend-run: frontend ## The reference frontend on :3000 (FRONTEND_PORT) for the API on :8000; needs BETTER_AUTH_SECRET
 	cd $(FRONTEND) && PORT=$(FRONTEND_PORT) HOST=$(HOST) API_URL=$${API_URL:-http://$(HOST):$(PORT)} npm start --silent
 
-bench: install ## Benchmark on PostgreSQL with wrk, against a bare baseline (BENCH_ARGS="--growth" for 1M tasks)
+bench: install ## Benchmark on PostgreSQL with wrk, against a bare baseline (BENCH_ARGS="--growth" for 1M tasks, "--against REV" vs a git revision)
 	@command -v wrk >/dev/null || (apt-get update -qq && apt-get install -y -qq wrk)
 	$(PY) bench/run.py $(BENCH_ARGS)
 

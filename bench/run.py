@@ -3,10 +3,17 @@
     make bench                        # every scenario, then the baseline, and the ratios
     make bench BENCH_ARGS="--growth"  # also: list and get at 10,000 tasks, then at 1,000,000
     make bench BENCH_ARGS="--scenarios list-during-streams --stream-delay 10"  # streams that last 10 s
+    make bench BENCH_ARGS="--against HEAD~1"  # this checkout vs another revision (bench/compare.py)
 
 Prints, per scenario, requests/s, p50, p99 and errors, and our list/get throughput as a ratio of
 a bare WSGI app doing the same SQL (bench/baseline.py) under the same server, measured in the same
 run. Needs PostgreSQL (BENCH_DATABASE_URL) and wrk (Debian's package; `make bench` installs it).
+
+--against REV (a hash, a branch, HEAD~3) serves REV from a temporary git worktree next to this
+checkout, on the same database (REV must have the same migrations), and runs list, get, create,
+update and toggle (or --scenarios) in alternating rounds, this checkout then REV, --rounds times;
+it prints each round's requests/s and p99 for both sides, the spread of each side's rounds and the
+ratio this/REV of the medians (no baseline). See bench/compare.py.
 """
 
 import argparse
@@ -41,13 +48,17 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--warmup", type=int, default=2, help="Unmeasured seconds before each (default 2).")
     parser.add_argument("--connections", type=int, default=32, help="Concurrent connections (default 32).")
     parser.add_argument("--wrk-threads", type=int, default=2)
-    parser.add_argument("--rounds", type=int, default=3, help="Alternating rounds for list/get (default 3).")
-    parser.add_argument("--scenarios", default=",".join(SCENARIOS), help="Comma-separated subset.")
+    parser.add_argument("--rounds", type=int, default=3, help="Alternating rounds for list/get, and for every "
+                        "scenario with --against (default 3).")  # fmt: skip
+    parser.add_argument("--scenarios", help="Comma-separated subset (default: all; with --against: "
+                        f"{','.join(SCENARIOS[:5])}).")  # fmt: skip
     parser.add_argument("--workers", default=os.environ.get("WEB_CONCURRENCY", "2"))
     parser.add_argument("--threads", default=os.environ.get("THREADS", "8"))
     parser.add_argument("--worker-class", default=os.environ.get("WEB_WORKER_CLASS", "gthread"))
     parser.add_argument("--port", type=int, default=8100)
     parser.add_argument("--baseline-port", type=int, default=8101)
+    parser.add_argument("--against", metavar="REV", help="Compare with this git revision, round by round.")
+    parser.add_argument("--against-port", type=int, default=8102, help="REV's server (default 8102).")
     parser.add_argument("--growth", action="store_true", help="Compare list/get at 10k and at 1M tasks.")
     parser.add_argument("--streams", type=int, default=8, help="Chat streams in flight in list-during-streams "
                         "(default 8: the chat turns of 2 workers, CHAT_TURNS_PER_WORKER 4 each).")  # fmt: skip
@@ -136,8 +147,10 @@ def prepare(args: argparse.Namespace, env: dict[str, str]) -> dict[str, object]:
     call_command("migrate", verbosity=0)
     call_command("collectstatic", interactive=False, verbosity=0)  # as `make serve` does
     quiet = io.StringIO()
-    for prefix, count in [("bench-reader-", 50), ("bench-writer-", 10), ("bench-deleter-", 60_000)]:
-        call_command("seed_demo", users=1, tasks_per_user=count, prefix=prefix, reset=True, stdout=quiet)
+    writers = 2 if args.against else 1  # --against: a writer of its own for REV's server
+    for prefix, users, count in [("bench-reader-", 1, 50), ("bench-writer-", writers, 10),
+                                 ("bench-deleter-", 1, 60_000)]:  # fmt: skip
+        call_command("seed_demo", users=users, tasks_per_user=count, prefix=prefix, reset=True, stdout=quiet)
     from django.db import connection
 
     with connection.cursor() as cursor:  # drop the dead rows of earlier runs, so plans stay the same
@@ -146,7 +159,7 @@ def prepare(args: argparse.Namespace, env: dict[str, str]) -> dict[str, object]:
     doomed = sorted(selectors.task_list(user_id=deleter).values_list("id", flat=True))
     if doomed[-1] - doomed[0] + 1 != len(doomed):
         sys.exit("The delete scenario needs contiguous ids; rerun the benchmark.")
-    return {
+    data = {
         "reader": reader,
         "reader_token": mint_token(reader, ttl=7200),
         "reader_task": selectors.task_list(user_id=reader).first().id,
@@ -158,6 +171,11 @@ def prepare(args: argparse.Namespace, env: dict[str, str]) -> dict[str, object]:
         "delete_first": doomed[0],
         "delete_last": doomed[-1],
     }
+    if args.against:
+        rev_writer = "bench-writer-2"
+        data.update(rev_writer=rev_writer, rev_writer_token=mint_token(rev_writer, ttl=7200),
+                    rev_writer_task=selectors.task_list(user_id=rev_writer).first().id)  # fmt: skip
+    return data
 
 
 def seed_background(tasks_per_user: int, users: int) -> None:
@@ -183,11 +201,11 @@ def answers(port_and_path: str) -> bool:
 
 
 @contextmanager
-def server(app: str, port: int, env: dict[str, str], ready_path: str):
+def server(app: str, port: int, env: dict[str, str], ready_path: str, cwd: Path = ROOT):
     command = [str(BIN / "gunicorn"), "-c", "python:todo_project.gunicorn", app]
     log_file = Path(tempfile.gettempdir()) / f"todo-bench-{port}.log"  # the servers' request logs
     with log_file.open("w") as output:
-        process = subprocess.Popen(command, cwd=ROOT, env={**env, "PORT": str(port)}, stdout=output, stderr=output)  # noqa: S603
+        process = subprocess.Popen(command, cwd=cwd, env={**env, "PORT": str(port)}, stdout=output, stderr=output)  # noqa: S603
     try:
         # Ready when 16 requests at once all answer within a second, so that no worker is still cold:
         # Django imports the URLconf (openai, mcp…) on a worker's first request, 10-30 s on this VM.
@@ -339,7 +357,14 @@ def main() -> None:
     args = parse_args()
     if not shutil.which("wrk"):
         sys.exit("wrk is not installed: apt-get install wrk (make bench does it).")
-    scenarios = [s for s in args.scenarios.split(",") if s]
+    if args.against and args.growth:
+        sys.exit("--against and --growth do not go together.")
+    default = SCENARIOS[:5] if args.against else SCENARIOS  # list, get, create, update, toggle
+    scenarios = [s for s in args.scenarios.split(",") if s] if args.scenarios else default
+    if args.against:
+        from compare import check_args, run_against  # bench/compare.py
+
+        check_args(args.against, scenarios)
     env = environment(args)
     create_database(args.database_url)
     log(f"Preparing {args.database_url} …")
@@ -351,7 +376,9 @@ def main() -> None:
     results: dict[str, object] = {"config": config, "connections": args.connections, "duration": args.duration,
                                   "load_average": load_average}  # fmt: skip
 
-    if args.growth:
+    if args.against:
+        results["against"] = run_against(args, env, data, scenarios)
+    elif args.growth:
         phases = {}
         for label, users in [("10k", 100), ("1M", 10_000)]:
             log(f"Growth: {label} background tasks …")
