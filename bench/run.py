@@ -9,15 +9,10 @@ Prints, per scenario, requests/s, p50, p99 and errors, and our list/get throughp
 a bare WSGI app doing the same SQL (bench/baseline.py) under the same server, measured in the same
 run. Needs PostgreSQL (BENCH_DATABASE_URL) and wrk (Debian's package; `make bench` installs it).
 
---against REV (a hash, a branch, HEAD~3) serves REV from a temporary git worktree next to this
-checkout, on the same database (REV must have the same migrations), and runs list, get, create,
-update and toggle (or --scenarios) in alternating rounds, this checkout then REV, --rounds times;
-it prints each round's requests/s and p99 for both sides, the spread of each side's rounds and the
-ratio this/REV of the medians (no baseline). See bench/compare.py.
+--against REV: this checkout and REV side by side in alternating rounds, no baseline (bench/compare.py).
 """
 
 import argparse
-import http.server
 import io
 import json
 import os
@@ -26,12 +21,13 @@ import shutil
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 import urllib.request
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from pathlib import Path
+
+from slow_model import slow_model  # bench/slow_model.py
 
 ROOT = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent
@@ -92,32 +88,6 @@ def environment(args: argparse.Namespace) -> dict[str, str]:
     if args.stream_delay:
         env.update(OPENAI_API_KEY="bench", OPENAI_BASE_URL=slow_model(args.stream_delay), CHAT_API="chat_completions")
     return env
-
-
-def slow_model(seconds: float) -> str:
-    """Serve an OpenAI-compatible Chat Completions API whose every answer streams 20 words over
-    `seconds`, as a real model's would (the offline model answers at once); return its base URL."""
-
-    class Handler(http.server.BaseHTTPRequestHandler):
-        def do_POST(self) -> None:
-            self.rfile.read(int(self.headers["Content-Length"]))
-            self.send_response(200)
-            self.send_header("Content-Type", "text/event-stream")
-            self.end_headers()  # HTTP/1.0: the end of the stream is the end of the connection
-            for n in range(21):
-                time.sleep(seconds / 21)
-                delta, finish = ({"content": f"word{n} "}, None) if n < 20 else ({}, "stop")
-                chunk = {"id": "bench", "object": "chat.completion.chunk", "created": 0, "model": "bench",
-                         "choices": [{"index": 0, "delta": delta, "finish_reason": finish}]}  # fmt: skip
-                self.wfile.write(f"data: {json.dumps(chunk)}\n\n".encode())
-            self.wfile.write(b"data: [DONE]\n\n")
-
-        def log_message(self, *args: object) -> None:
-            pass
-
-    provider = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    threading.Thread(target=provider.serve_forever, daemon=True).start()
-    return f"http://127.0.0.1:{provider.server_port}/v1"
 
 
 def create_database(url: str) -> None:
