@@ -6,7 +6,7 @@ import pytest
 from django.core.exceptions import ValidationError
 from django.db import connection
 
-from tasks import selectors, services, speedups
+from tasks import selectors, services
 from tasks.exceptions import TaskNotFound
 from tasks.models import Task
 from tasks.services import TaskDraft
@@ -165,62 +165,3 @@ def test_concurrent_toggles_never_lose_an_update():
     assert selectors.task_get(user_id=USER_A, task_id=task.id).completed is True
     # Each toggle returned the state it wrote: the states alternate, so 46 True and 45 False.
     assert (results.count(True), results.count(False)) == (46, 45)
-
-
-@pytest.mark.django_db
-@pytest.mark.parametrize("tags", [[], ["home", "errands"]], ids=["untagged", "tagged"])
-def test_task_get_from_its_compiled_query_equals_the_orm_read(tags):
-    from datetime import UTC, datetime
-
-    task = services.task_create(
-        user_id=USER_A, title="Compiled", description="d", priority="high", tags=tags,
-        due_at=datetime(2031, 1, 2, 3, 4, 5, 678901, tzinfo=UTC), recurrence="FREQ=WEEKLY",
-    )  # fmt: skip
-    services.task_toggle(user_id=USER_A, task_id=task.id)
-    expected = Task.objects.filter(pk=task.id, user_id=USER_A).annotate(tag_names=speedups.tag_names()).order_by().get()
-    got = selectors.task_get(user_id=USER_A, task_id=task.id)
-    fields = [field.attname for field in Task._meta.concrete_fields]
-    assert {name: getattr(got, name) for name in fields} == {name: getattr(expected, name) for name in fields}
-    assert selectors.tag_list_of(got) == selectors.tag_list_of(expected) == sorted(tags)
-    assert got.due_at.tzinfo is not None
-    assert got.created_at.tzinfo is not None
-
-
-@pytest.mark.django_db
-def test_task_get_from_its_compiled_query_keeps_owners_and_tombstones_apart():
-    task = services.task_create(user_id=USER_A, title="Mine")
-    with pytest.raises(TaskNotFound):
-        selectors.task_get(user_id=USER_B, task_id=task.id)
-    with pytest.raises(TaskNotFound):
-        selectors.task_get(user_id=USER_A, task_id=task.id + 1000)
-    services.task_delete(user_id=USER_A, task_id=task.id)
-    with pytest.raises(TaskNotFound):
-        selectors.task_get(user_id=USER_A, task_id=task.id)
-
-
-def test_a_compiled_query_refuses_a_sentinel_it_cannot_place():
-    query = speedups.CompiledQuery(lambda user_id: Task.objects.filter(user_id="someone"), user_id="\x00nowhere")
-    with pytest.raises(ValueError, match="sentinel"):
-        query(user_id="a")
-
-
-@pytest.mark.django_db
-def test_the_plain_list_from_its_compiled_query_equals_the_orm_list():
-    from datetime import timedelta
-
-    from django.utils import timezone
-
-    now = timezone.now()
-    for n in range(6):
-        task = services.task_create(user_id=USER_A, title=f"t{n}", tags=["home"] if n % 2 else [])
-        Task.objects.filter(pk=task.id).update(created_at=now - timedelta(minutes=n % 3))  # ties: id decides
-    services.task_create(user_id=USER_B, title="not mine")
-    services.task_delete(user_id=USER_A, task_id=task.id)
-    expected = list(selectors.task_list(user_id=USER_A))
-    got = list(selectors.task_list_all(user_id=USER_A))
-    assert [t.id for t in got] == [t.id for t in expected]
-    assert len(got) == 5
-    fields = [field.attname for field in Task._meta.concrete_fields]
-    for a, b in zip(got, expected, strict=True):
-        assert {name: getattr(a, name) for name in fields} == {name: getattr(b, name) for name in fields}
-        assert selectors.tag_list_of(a) == selectors.tag_list_of(b)

@@ -1,0 +1,126 @@
+"""Each trick of the speed layer (tasks/speedups.py) answers exactly what the plain ORM path answers."""
+
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+from django.db.models import Aggregate, JSONField, OuterRef, Q, Subquery
+from django.utils import timezone
+
+from tasks import selectors, services, speedups
+from tasks.exceptions import TaskNotFound
+from tasks.models import Task
+from tests.conftest import USER_A, USER_B
+
+pytestmark = pytest.mark.django_db
+FIELDS = [field.attname for field in Task._meta.concrete_fields]
+
+
+class JSONArrayAgg(Aggregate):
+    """The plain ORM's tag names: an aggregate over the through model (json_group_array / jsonb_agg)."""
+
+    function = "JSON_GROUP_ARRAY"
+    output_field = JSONField()
+
+    def as_postgresql(self, compiler: Any, connection: Any, **extra: Any) -> Any:
+        return super().as_sql(compiler, connection, function="JSONB_AGG", **extra)
+
+
+def plain_tag_names() -> Subquery:
+    links = Task.tags.through.objects.filter(task_id=OuterRef("pk")).order_by().values("task_id")
+    return Subquery(links.annotate(names=JSONArrayAgg("tag__name")).values("names"))
+
+
+def row(task: Task) -> dict[str, Any]:
+    return {name: getattr(task, name) for name in FIELDS} | {"tags": selectors.tag_list_of(task)}
+
+
+def some_tasks() -> list[Task]:
+    now = timezone.now()
+    tasks = []
+    for n in range(6):
+        task = services.task_create(
+            user_id=USER_A, title=f"t{n}", description="d" if n % 2 else None, priority="high" if n % 3 else "none",
+            tags=[["home"], [], ["errands", "home", "x"]][n % 3],
+            due_at=datetime(2031, 1, 2, 3, 4, 5, 678901, tzinfo=UTC) if n % 2 else None,
+        )  # fmt: skip
+        Task.objects.filter(pk=task.id).update(created_at=now - timedelta(minutes=n % 3))  # ties: id decides
+        tasks.append(task)
+    services.task_create(user_id=USER_B, title="not mine", tags=["home"])
+    services.task_delete(user_id=USER_A, task_id=tasks[-1].id)
+    return tasks
+
+
+def test_tag_names_as_sql_equal_the_orm_aggregate():
+    some_tasks()
+    fast = Task.objects.annotate(tag_names=speedups.tag_names()).order_by("id")
+    plain = Task.objects.annotate(tag_names=plain_tag_names()).order_by("id")
+    assert [row(task) for task in fast] == [row(task) for task in plain]
+
+
+@pytest.mark.parametrize("tags", [[], ["home", "errands"]], ids=["untagged", "tagged"])
+def test_task_get_from_its_compiled_query_equals_the_orm_read(tags):
+    task = services.task_create(
+        user_id=USER_A, title="Compiled", description="d", priority="high", tags=tags,
+        due_at=datetime(2031, 1, 2, 3, 4, 5, 678901, tzinfo=UTC), recurrence="FREQ=WEEKLY",
+    )  # fmt: skip
+    services.task_toggle(user_id=USER_A, task_id=task.id)
+    plain = Task.objects.filter(pk=task.id, user_id=USER_A, deleted_at=None).annotate(tag_names=plain_tag_names())
+    got = selectors.task_get(user_id=USER_A, task_id=task.id)
+    assert row(got) == row(plain.get())
+    assert selectors.tag_list_of(got) == sorted(tags)
+    assert got.due_at.tzinfo is not None
+    assert got.created_at.tzinfo is not None
+
+
+def test_task_get_from_its_compiled_query_keeps_owners_and_tombstones_apart():
+    task = services.task_create(user_id=USER_A, title="Mine")
+    with pytest.raises(TaskNotFound):
+        selectors.task_get(user_id=USER_B, task_id=task.id)
+    with pytest.raises(TaskNotFound):
+        selectors.task_get(user_id=USER_A, task_id=task.id + 1000)
+    with pytest.raises(TaskNotFound):
+        selectors.task_get(user_id=USER_A, task_id=2**63)  # beyond the column: no such task, not an overflow
+    services.task_delete(user_id=USER_A, task_id=task.id)
+    with pytest.raises(TaskNotFound):
+        selectors.task_get(user_id=USER_A, task_id=task.id)
+
+
+def test_a_compiled_query_refuses_a_sentinel_it_cannot_place():
+    query = speedups.CompiledQuery(lambda user_id: Task.objects.filter(user_id="someone"), user_id="\x00nowhere")
+    with pytest.raises(ValueError, match="sentinel"):
+        query(user_id="a")
+
+
+def test_the_plain_list_from_its_compiled_query_equals_the_orm_list():
+    some_tasks()
+    plain = Task.objects.filter(user_id=USER_A, deleted_at=None).annotate(tag_names=plain_tag_names())
+    got = list(selectors.task_list_all(user_id=USER_A))
+    assert [row(task) for task in got] == [row(task) for task in plain]
+    assert len(got) == 5
+
+
+@pytest.mark.parametrize(
+    ("condition", "values"),
+    [
+        (Q(), {"title": "Renamed"}),
+        (Q(completed=False), {"completed": True, "completed_at": datetime(2030, 1, 1, tzinfo=UTC)}),
+        (Q(completed=True), {"title": "not written: the condition does not hold"}),
+    ],
+    ids=["rename", "conditional", "condition-fails"],
+)
+def test_update_returning_answers_the_row_the_plain_update_writes(condition, values):
+    first, twin = (services.task_create(user_id=USER_A, title="Same", tags=["home"]) for _ in range(2))
+    now = timezone.now()
+
+    written = speedups.update_returning(Task.objects.filter(condition, pk=first.id), {"updated_at": now, **values})
+    matched = Task.objects.filter(condition, pk=twin.id).update(updated_at=now, **values)
+
+    plain = Task.objects.annotate(tag_names=plain_tag_names())
+    if not matched:
+        assert written is None
+        assert row(plain.get(pk=first.id))["title"] == "Same"
+        return
+    assert written is not None
+    expected = row(plain.get(pk=twin.id)) | {"id": first.id, "created_at": first.created_at}
+    assert row(written) == expected == row(plain.get(pk=first.id))
