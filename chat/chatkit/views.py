@@ -34,7 +34,9 @@ from rest_framework.request import Request
 from rest_framework.throttling import BaseThrottle
 from rest_framework.views import APIView
 
-from chat import chatkit, slots
+from chat import services, slots
+from chat.chatkit.server import TodoChatKitServer
+from chat.chatkit.store import ChatKitContext, conversation_of, user_text
 from chat.views import CHAT_ERRORS, TIME_ZONE
 from todo_project.api import ErrorSerializer, time_zone
 from todo_project.auth import caller_id
@@ -45,7 +47,7 @@ CHATKIT_TYPES = {kind.model_fields["type"].default for kind in (*get_args(Stream
 TURNS = {"threads.create", "threads.add_user_message", "threads.retry_after_item"}  # run the assistant: SSE
 READS_AND_EDITS = {"threads.list", "threads.get_by_id", "items.list", "threads.update", "threads.delete"}
 SUPPORTED = TURNS | READS_AND_EDITS | {"items.feedback"}
-server = chatkit.TodoChatKitServer()
+server = TodoChatKitServer()
 
 
 # OpenAPI: the supported requests (as chatkit.types defines them) and, loosely, their answers ----------
@@ -216,20 +218,20 @@ class ChatKitView(APIView):
         if chatkit_request.type not in SUPPORTED:
             raise ValidationError({"type": [f"{chatkit_request.type} is not supported by this server."]})
         user = caller_id(request)
-        context = chatkit.ChatKitContext(user_id=user, zone=zone)
+        context = ChatKitContext(user_id=user, zone=zone)
         # A turn holds this thread while the model answers: take a slot first (503 when none is free).
         with slots.Turn(needed=chatkit_request.type in TURNS) as turn:
             try:
                 thread_id = getattr(chatkit_request.params, "thread_id", None)
                 if thread_id is not None:
-                    chatkit.conversation_get(user_id=user, thread_id=thread_id)  # 404 before anything runs
+                    conversation_of(user_id=user, thread_id=thread_id)  # 404 before anything runs
                 if isinstance(chatkit_request, (ThreadsCreateReq, ThreadsAddUserMessageReq)):
                     problem = _message_problem(chatkit_request)
                     if problem:
                         error = ErrorEvent(code="custom", message=problem, allow_retry=False)
                         return _event_stream(iter([_sse(error)]))
                 if isinstance(chatkit_request, ThreadsCreateReq):
-                    context.reserved_thread = chatkit.conversation_reserve(user_id=user)
+                    context.reserved_thread = services.conversation_start(user_id=user).pk
                 result = async_to_sync(server.process)(body, context)
             except NotFoundError as exc:
                 raise NotFound(str(exc)) from None
@@ -264,7 +266,7 @@ def _message_problem(chatkit_request: ThreadsCreateReq | ThreadsAddUserMessageRe
     message = chatkit_request.params.input
     if message.attachments:
         return "Attachments are not supported."
-    text = chatkit.user_text(message.content)
+    text = user_text(message.content)
     if not text.strip():
         return "The message is empty."
     limit = settings.CHAT_MAX_MESSAGE_CHARS
