@@ -12,17 +12,15 @@ Owning the writes here also puts the transaction boundaries where the rules abov
 
 import json
 import logging
-import queue
-import threading
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
 from typing import Any, cast
 from zoneinfo import ZoneInfo
 
 from agents import TResponseInputItem
-from asgiref.sync import async_to_sync
+from asgiref.sync import async_to_sync, sync_to_async
 from django.conf import settings
-from django.db import connection, connections, transaction
+from django.db import connection, transaction
 from django.utils import timezone
 from openai.types.responses import EasyInputMessageParam, ResponseFunctionToolCallParam
 from openai.types.responses.response_input_item_param import FunctionCallOutput
@@ -30,6 +28,7 @@ from openai.types.responses.response_input_item_param import FunctionCallOutput
 from chat import selectors
 from chat.agent import ChatProviderError, run_turn, stream_turn
 from chat.models import Conversation, Message
+from chat.streaming import stream_from_thread
 from chat.tools import ChatContext
 
 TITLE_LENGTH = 60  # a title made from the first message
@@ -85,42 +84,34 @@ def chat_stream(
         # its own, and an idle one held per stream would drain the pool (bench/RESULTS.md).
         connection.close()
     context = ChatContext(user_id=user_id, zone=zone)
-    events: queue.Queue[tuple[str, Any] | None] = queue.Queue()
 
-    def produce() -> None:
+    async def turn() -> AsyncIterator[tuple[str, Any]]:
+        yield "conversation", conversation.pk
         reply: str | None = None
-
-        async def pump() -> None:
-            nonlocal reply
+        try:
             async for kind, data in stream_turn(context, input_items):
                 if kind == "reply":
                     reply = data
                 elif kind == "tool_call":
-                    events.put((kind, public_tool_calls([data])[0]))
+                    yield kind, public_tool_calls([data])[0]
                 else:
-                    events.put((kind, data))
-
-        try:
-            async_to_sync(pump)()
-            turn_record(conversation=conversation, tool_calls=context.tool_calls, reply=reply)
-            events.put(("done", ChatReply(conversation.pk, reply or "", public_tool_calls(context.tool_calls))))
+                    yield kind, data
         except ChatProviderError as exc:
-            turn_record(conversation=conversation, tool_calls=context.tool_calls, reply=None)
-            events.put(("error", ChatTurnFailed(exc, conversation.pk)))
-        except Exception as exc:
-            logger.exception("Chat stream failed in conversation %s", conversation.pk)
-            events.put(("error", exc))
-        finally:
-            connections.close_all()
-            events.put(None)
+            await record(reply=None)
+            yield "error", ChatTurnFailed(exc, conversation.pk)
+            return
+        await record(reply=reply)
+        yield "done", ChatReply(conversation.pk, reply or "", public_tool_calls(context.tool_calls))
 
-    def drain() -> Iterator[tuple[str, Any]]:
-        threading.Thread(target=produce, name=f"chat-{conversation.pk}", daemon=True).start()
-        yield "conversation", conversation.pk
-        while (event := events.get()) is not None:
-            yield event
+    @sync_to_async
+    def record(*, reply: str | None) -> None:
+        turn_record(conversation=conversation, tool_calls=context.tool_calls, reply=reply)
 
-    return drain()
+    def failed(exc: Exception) -> tuple[str, Any]:
+        logger.error("Chat stream failed in conversation %s", conversation.pk, exc_info=exc)
+        return "error", exc
+
+    return stream_from_thread(turn, name=f"chat-{conversation.pk}", on_error=failed)
 
 
 def public_tool_calls(calls: list[dict[str, Any]]) -> list[dict[str, Any]]:

@@ -5,9 +5,6 @@ threads.add_user_message, threads.retry_after_item) answer Server-Sent Events; t
 """
 
 import json
-import queue
-import threading
-from collections.abc import Iterator
 from typing import Any, get_args
 
 from asgiref.sync import async_to_sync
@@ -23,7 +20,6 @@ from chatkit.types import (
     ThreadsCreateReq,
 )
 from django.conf import settings
-from django.db import connections
 from django.http import HttpResponse, StreamingHttpResponse
 from drf_spectacular.openapi import AutoSchema
 from drf_spectacular.utils import OpenApiExample, OpenApiResponse, extend_schema
@@ -37,6 +33,7 @@ from rest_framework.views import APIView
 from chat import services, slots
 from chat.chatkit.server import TodoChatKitServer
 from chat.chatkit.store import ChatKitContext, conversation_of, user_text
+from chat.streaming import event_stream_response, stream_from_thread
 from chat.views import CHAT_ERRORS, TIME_ZONE
 from todo_project.api import ErrorSerializer, time_zone
 from todo_project.auth import caller_id
@@ -229,14 +226,16 @@ class ChatKitView(APIView):
                     problem = _message_problem(chatkit_request)
                     if problem:
                         error = ErrorEvent(code="custom", message=problem, allow_retry=False)
-                        return _event_stream(iter([_sse(error)]))
+                        return event_stream_response(iter([_sse(error)]))
                 if isinstance(chatkit_request, ThreadsCreateReq):
                     context.reserved_thread = services.conversation_start(user_id=user).pk
                 result = async_to_sync(server.process)(body, context)
             except NotFoundError as exc:
                 raise NotFound(str(exc)) from None
             if isinstance(result, StreamingResult):
-                return _event_stream(turn.stream(_run(result)))
+                return event_stream_response(
+                    turn.stream(stream_from_thread(lambda: result, name="chatkit-stream", on_error=_failed))
+                )
             return HttpResponse(result.json, content_type="application/json")
 
 
@@ -279,32 +278,5 @@ def _sse(event: ErrorEvent) -> bytes:
     return b"data: " + event.model_dump_json(exclude_none=True).encode() + b"\n\n"
 
 
-def _event_stream(chunks: Iterator[bytes]) -> StreamingHttpResponse:
-    response = StreamingHttpResponse(chunks, content_type="text/event-stream")
-    response["Cache-Control"] = "no-cache"
-    response["X-Accel-Buffering"] = "no"  # let nginx pass each event on at once
-    return response
-
-
-def _run(result: StreamingResult) -> Iterator[bytes]:
-    """The server's events as they come: the async stream runs in a thread of its own (async_to_sync, so
-    the ORM calls it makes through sync_to_async run in that thread, on its own connection), as the chat
-    API's stream does; a WSGI server sends each event as it is put in the queue."""
-    chunks: queue.Queue[bytes | None] = queue.Queue()
-
-    def produce() -> None:
-        async def pump() -> None:
-            async for chunk in result:
-                chunks.put(chunk)
-
-        try:
-            async_to_sync(pump)()
-        except Exception:  # logged by the SDK ("Error while generating streamed response")
-            chunks.put(_sse(ErrorEvent(code=ErrorCode.STREAM_ERROR, allow_retry=True)))
-        finally:
-            connections.close_all()
-            chunks.put(None)
-
-    threading.Thread(target=produce, name="chatkit-stream", daemon=True).start()
-    while (chunk := chunks.get()) is not None:
-        yield chunk
+def _failed(exc: Exception) -> bytes:
+    return _sse(ErrorEvent(code=ErrorCode.STREAM_ERROR, allow_retry=True))  # the SDK has logged it
