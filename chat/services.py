@@ -12,17 +12,15 @@ Owning the writes here also puts the transaction boundaries where the rules abov
 
 import json
 import logging
-import queue
-import threading
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
 from typing import Any, cast
 from zoneinfo import ZoneInfo
 
 from agents import TResponseInputItem
-from asgiref.sync import async_to_sync
+from asgiref.sync import async_to_sync, sync_to_async
 from django.conf import settings
-from django.db import connection, connections, transaction
+from django.db import connection, transaction
 from django.utils import timezone
 from openai.types.responses import EasyInputMessageParam, ResponseFunctionToolCallParam
 from openai.types.responses.response_input_item_param import FunctionCallOutput
@@ -30,9 +28,11 @@ from openai.types.responses.response_input_item_param import FunctionCallOutput
 from chat import selectors
 from chat.agent import ChatProviderError, run_turn, stream_turn
 from chat.models import Conversation, Message
+from chat.streaming import stream_from_thread
 from chat.tools import ChatContext
 
-TITLE_LENGTH = 60
+TITLE_LENGTH = 60  # a title made from the first message
+TITLE_MAX_LENGTH = Conversation._meta.get_field("title").max_length
 UTC = ZoneInfo("UTC")
 logger = logging.getLogger(__name__)
 
@@ -65,9 +65,9 @@ def chat_send(*, user_id: str, message: str, conversation_id: int | None = None,
     try:
         reply = async_to_sync(run_turn)(context, input_items)
     except ChatProviderError as exc:
-        _finish(conversation, context, reply=None)
+        turn_record(conversation=conversation, tool_calls=context.tool_calls, reply=None)
         raise ChatTurnFailed(exc, conversation.pk) from exc
-    _finish(conversation, context, reply=reply)
+    turn_record(conversation=conversation, tool_calls=context.tool_calls, reply=reply)
     return ChatReply(conversation.pk, reply, public_tool_calls(context.tool_calls))
 
 
@@ -84,42 +84,34 @@ def chat_stream(
         # its own, and an idle one held per stream would drain the pool (bench/RESULTS.md).
         connection.close()
     context = ChatContext(user_id=user_id, zone=zone)
-    events: queue.Queue[tuple[str, Any] | None] = queue.Queue()
 
-    def produce() -> None:
+    async def turn() -> AsyncIterator[tuple[str, Any]]:
+        yield "conversation", conversation.pk
         reply: str | None = None
-
-        async def pump() -> None:
-            nonlocal reply
+        try:
             async for kind, data in stream_turn(context, input_items):
                 if kind == "reply":
                     reply = data
                 elif kind == "tool_call":
-                    events.put((kind, public_tool_calls([data])[0]))
+                    yield kind, public_tool_calls([data])[0]
                 else:
-                    events.put((kind, data))
-
-        try:
-            async_to_sync(pump)()
-            _finish(conversation, context, reply=reply)
-            events.put(("done", ChatReply(conversation.pk, reply or "", public_tool_calls(context.tool_calls))))
+                    yield kind, data
         except ChatProviderError as exc:
-            _finish(conversation, context, reply=None)
-            events.put(("error", ChatTurnFailed(exc, conversation.pk)))
-        except Exception as exc:
-            logger.exception("Chat stream failed in conversation %s", conversation.pk)
-            events.put(("error", exc))
-        finally:
-            connections.close_all()
-            events.put(None)
+            await record(reply=None)
+            yield "error", ChatTurnFailed(exc, conversation.pk)
+            return
+        await record(reply=reply)
+        yield "done", ChatReply(conversation.pk, reply or "", public_tool_calls(context.tool_calls))
 
-    def drain() -> Iterator[tuple[str, Any]]:
-        threading.Thread(target=produce, name=f"chat-{conversation.pk}", daemon=True).start()
-        yield "conversation", conversation.pk
-        while (event := events.get()) is not None:
-            yield event
+    @sync_to_async
+    def record(*, reply: str | None) -> None:
+        turn_record(conversation=conversation, tool_calls=context.tool_calls, reply=reply)
 
-    return drain()
+    def failed(exc: Exception) -> tuple[str, Any]:
+        logger.error("Chat stream failed in conversation %s", conversation.pk, exc_info=exc)
+        return "error", exc
+
+    return stream_from_thread(turn, name=f"chat-{conversation.pk}", on_error=failed)
 
 
 def public_tool_calls(calls: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -127,27 +119,61 @@ def public_tool_calls(calls: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return [{"name": call["name"], "arguments": call["arguments"], "result": call["result"]} for call in calls]
 
 
-def _begin(*, user_id: str, message: str, conversation_id: int | None) -> tuple[Conversation, list[TResponseInputItem]]:
-    """Find or start the conversation, store the user's message, return the model's input."""
+def conversation_start(*, user_id: str, title: str = "") -> Conversation:
+    return Conversation.objects.create(user_id=user_id, title=title)
+
+
+def conversation_title(*, message: str) -> str:
+    """The title of a conversation that this message starts: its first words, on one line."""
+    text = " ".join(message.split())
+    if len(text) <= TITLE_LENGTH:
+        return text
+    cut = text[:TITLE_LENGTH].rsplit(" ", 1)[0] or text[:TITLE_LENGTH]
+    return f"{cut}…"
+
+
+def conversation_rename(*, conversation: Conversation, title: str) -> str:
+    """Store the title, cut to the column's length; return it as stored."""
+    title = title[:TITLE_MAX_LENGTH]
+    if title != conversation.title:
+        Conversation.objects.filter(pk=conversation.pk).update(title=title)
+        conversation.title = title
+    return title
+
+
+def message_add(*, conversation: Conversation, role: str, content: str) -> Message:
+    """Store a message (a user's or the assistant's reply); the conversation is updated now."""
     now = timezone.now()
-    with transaction.atomic():
-        if conversation_id is None:
-            conversation = Conversation.objects.create(user_id=user_id, title=_title(message), created_at=now)
-        else:
-            conversation = selectors.conversation_get(user_id=user_id, conversation_id=conversation_id)
-        Message.objects.create(
-            conversation=conversation, user_id=user_id, role=Message.Role.USER, content=message, created_at=now
+    with transaction.atomic(savepoint=False):
+        message = Message.objects.create(
+            conversation=conversation, user_id=conversation.user_id, role=role, content=content, created_at=now
         )
         Conversation.objects.filter(pk=conversation.pk).update(updated_at=now)
-    history = selectors.message_recent(conversation=conversation, limit=settings.CHAT_HISTORY_LIMIT)
-    return conversation, history_items(history)
+    return message
 
 
-def _finish(conversation: Conversation, context: ChatContext, *, reply: str | None) -> None:
+def message_update(*, conversation: Conversation, message_id: int, role: str, content: str) -> bool:
+    """Replace the content of a message of this role (not a tool call); False when there is none."""
+    return bool(
+        selectors.message_said(conversation=conversation).filter(pk=message_id, role=role).update(content=content)
+    )
+
+
+def message_delete(*, conversation: Conversation, message_id: int) -> None:
+    """Delete a message (nothing when it is not there); the tool calls of its turn stay: they ran."""
+    selectors.message_said(conversation=conversation).filter(pk=message_id).delete()
+
+
+def turn_input(*, conversation: Conversation) -> list[TResponseInputItem]:
+    """The model's input: the conversation's last CHAT_HISTORY_LIMIT messages as the SDK's input items."""
+    return history_items(selectors.message_recent(conversation=conversation, limit=settings.CHAT_HISTORY_LIMIT))
+
+
+def turn_record(*, conversation: Conversation, tool_calls: list[dict[str, Any]], reply: str | None) -> None:
     """Store the tool calls that ran (each with its result) and, when complete, the reply."""
     user_id, now = conversation.user_id, timezone.now()
     rows = []
-    for call in context.tool_calls:
+    for call in tool_calls:
         ref = {"id": call["call_id"], "name": call["name"]}
         rows.append(
             Message(
@@ -180,6 +206,17 @@ def _finish(conversation: Conversation, context: ChatContext, *, reply: str | No
         Conversation.objects.filter(pk=conversation.pk).update(updated_at=now)
 
 
+def _begin(*, user_id: str, message: str, conversation_id: int | None) -> tuple[Conversation, list[TResponseInputItem]]:
+    """Find or start the conversation, store the user's message, return the model's input."""
+    with transaction.atomic():
+        if conversation_id is None:
+            conversation = conversation_start(user_id=user_id, title=conversation_title(message=message))
+        else:
+            conversation = selectors.conversation_get(user_id=user_id, conversation_id=conversation_id)
+        message_add(conversation=conversation, role=Message.Role.USER, content=message)
+    return conversation, turn_input(conversation=conversation)
+
+
 def history_items(messages: list[Message]) -> list[TResponseInputItem]:
     """Stored messages as the SDK's input items (Responses format), starting at a user message.
 
@@ -208,11 +245,3 @@ def history_items(messages: list[Message]) -> list[TResponseInputItem]:
         else:
             items.append(EasyInputMessageParam(role="assistant", content=message.content))
     return items[len(items) if first_user is None else first_user :]
-
-
-def _title(message: str) -> str:
-    text = " ".join(message.split())
-    if len(text) <= TITLE_LENGTH:
-        return text
-    cut = text[:TITLE_LENGTH].rsplit(" ", 1)[0] or text[:TITLE_LENGTH]
-    return f"{cut}…"

@@ -1,6 +1,6 @@
 from django.urls import re_path
 
-from chat.chatkit_views import ChatKitView
+from chat.chatkit.views import ChatKitView
 from chat.views import ChatStreamView, ChatView, ConversationViewSet
 from todo_project.routers import OptionalSlashRouter
 

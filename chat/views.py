@@ -19,6 +19,7 @@ from chat.serializers import (
     ConversationDetailSerializer,
     ConversationSerializer,
 )
+from chat.streaming import event_stream_response
 from todo_project.api import ERRORS, VALIDATION_ERROR, ErrorSerializer, time_zone, time_zone_parameter
 from todo_project.auth import caller_id
 from todo_project.throttling import ApiRateThrottle, ChatRateThrottle
@@ -100,10 +101,7 @@ class ChatStreamView(APIView):
         body.is_valid(raise_exception=True)
         with slots.Turn() as turn:  # held until the stream ends or the client goes away
             events = services.chat_stream(user_id=caller_id(request), zone=time_zone(request), **body.validated_data)
-            response = StreamingHttpResponse(turn.stream(_server_sent_events(events)), content_type="text/event-stream")
-        response["Cache-Control"] = "no-cache"
-        response["X-Accel-Buffering"] = "no"  # let nginx pass each event on at once
-        return response
+            return event_stream_response(turn.stream(_server_sent_events(events)))
 
 
 def _server_sent_events(events: Iterator[tuple[str, Any]]) -> Iterator[str]:
