@@ -84,6 +84,12 @@ class OrderingFilter(django_filters.Filter):
     field_class = OrderingField
 
 
+# A form's CharField refuses NUL characters (ProhibitNullCharactersValidator): the schema says so.
+@extend_schema_field({"type": "string", "maxLength": 200, "pattern": "^[^\\u0000]*$"})
+class SearchFilter(django_filters.CharFilter):
+    pass
+
+
 @extend_schema_field({"type": "array", "items": {"type": "string", "enum": list(PRIORITIES)}})
 class PriorityFilter(ListFilter):
     pass
@@ -110,7 +116,7 @@ class TaskFilter(django_filters.FilterSet):
         field_name="due_at", method="filter_due_after", help_text="Due at or after."
     )
     overdue = StrictBooleanFilter(method="filter_overdue", help_text="Pending and past due (true), or not (false).")
-    search = django_filters.CharFilter(
+    search = SearchFilter(
         method="filter_search", max_length=200,
         help_text="Words in the title or description. PostgreSQL: full-text, ranked (best first unless "
         '`ordering` is given); "quoted phrases", -excluded and or. SQLite: every word as a substring.',
