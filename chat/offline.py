@@ -25,6 +25,8 @@ from openai.types.responses import (
     ResponseTextDeltaEvent,
 )
 
+from chat.phrases import PERIOD_SAID, RECURRENCE_SAID, WEEKDAY, WHEN_SAID
+
 HELP = (
     "I can manage your tasks. Try:\n"
     "• “add buy milk” or “add a task to call mom”\n"
@@ -42,35 +44,21 @@ DONE_WORDS = r"(?:done|complete|completed|finished)"
 TASK_ID = r"(?:task\s+)?(?:number\s+|no\.?\s*)?#?(?P<id>\d+)"
 QUOTES = "\"'`\u201c\u201d\u2018\u2019"  # straight and curly quotes
 
-# Date phrases the tools understand (through dateparser); the offline model passes them on as said.
-WEEKDAY = r"(?:monday|tuesday|wednesday|thursday|friday|saturday|sunday)"
-MONTH = r"(?:jan|feb|mar|apr|may|jun|jul|aug|sep|sept|oct|nov|dec)[a-z]*"
-ORDINAL = r"\d{1,2}(?:st|nd|rd|th)?"
-CLOCK = r"(?:\d{1,2}(?::\d{2})?\s*(?:am|pm)|\d{1,2}:\d{2}|(?<=at\s)(?:noon|midnight))"
-DAY = (
-    r"(?:today|tonight|tomorrow(?:\s+(?:morning|afternoon|evening|night))?|the\s+day\s+after\s+tomorrow"
-    r"|(?:this|next)\s+(?:week|month|year)|(?:the\s+)?end\s+of\s+(?:the\s+|this\s+|next\s+)?(?:day|week|month|year)"
-    rf"|(?:(?:this|next)\s+)?{WEEKDAY}|in\s+(?:\d+|a|an|one|two|three)\s+(?:hour|day|week|month)s?"
-    rf"|{MONTH}\s+{ORDINAL}(?:,?\s+\d{{4}})?|(?:the\s+)?{ORDINAL}\s+(?:of\s+)?{MONTH}(?:\s+\d{{4}})?"
-    r"|\d{4}-\d{2}-\d{2}(?:t\d{2}:\d{2}(?::\d{2})?(?:z|[+-]\d{2}:?\d{2})?)?)"
-)
-WHEN = rf"(?:{DAY}(?:\s+(?:at\s+)?{CLOCK})?|(?:at\s+)?{CLOCK}(?:\s+{DAY})?)"
 LEVEL = r"(?:high|medium|low)"
-ON_DAYS = rf"(?:{ORDINAL}|last\s+day|{WEEKDAY}s?(?:\s*(?:,|and)\s*{WEEKDAY}s?)*)"
 # What may follow a title in "add …": tried from the end, each at most once ("every monday" before "monday").
+# A separator run is only tried from its first character, so a long run of commas costs linear time, not quadratic.
+SEPARATOR = r"(?<![\s,])[\s,]+"
 TASK_SUFFIXES = {
-    "recurrence": re.compile(
-        rf"[\s,]+(?P<value>(?:every|each)\s+(?:(?:other|\d+)\s+)?(?:day|week|month|year)s?(?:\s+on\s+(?:the\s+)?{ON_DAYS})?"
-        rf"|(?:every|each)\s+(?:weekday|weekend|{WEEKDAY}s?(?:\s*(?:,|and)\s*{WEEKDAY}s?)*)"
-        r"|on\s+the\s+(?:\d{1,2}(?:st|nd|rd|th)?|last\s+day)\s+of\s+(?:every|each|the)\s+month"
-        rf"|(?:daily|weekly|fortnightly|monthly|yearly|annually)(?:\s+on\s+(?:the\s+)?{ON_DAYS})?)$",
-        re.IGNORECASE,
-    ),
+    "recurrence": re.compile(rf"{SEPARATOR}(?P<value>{RECURRENCE_SAID})$", re.IGNORECASE),
     "priority": re.compile(
-        rf"[\s,]+(?:with\s+|at\s+)?(?:an?\s+)?\(?(?:(?P<value>{LEVEL})[\s-]+priority|priority\s*:?\s*(?P<value2>{LEVEL}))\)?$",
+        rf"{SEPARATOR}(?:with\s+|at\s+)?(?:an?\s+)?\(?(?:(?P<value>{LEVEL})[\s-]+priority|priority\s*:?\s*(?P<value2>{LEVEL}))\)?$",
         re.IGNORECASE,
     ),
-    "due": re.compile(rf"(?<!every)(?<!each)[\s,]+(?:(?:due|by)\s+)?(?:on\s+)?(?P<value>{WHEN})$", re.IGNORECASE),
+    # Not "monday" in "every monday"; a run of separators after "every" still counts from its second character.
+    "due": re.compile(
+        rf"(?<![\s,])(?:(?<!every)(?<!each)|[\s,])[\s,]+(?:(?:due|by)\s+)?(?:on\s+)?(?P<value>{WHEN_SAID})$",
+        re.IGNORECASE,
+    ),
 }
 FIELDS = ("due", "priority", "tags", "recurrence")
 HASHTAG = re.compile(r"(?:^|\s)#(?P<tag>[^\W\d_][\w-]*)")
@@ -185,7 +173,7 @@ PRIORITY_FILTER = re.compile(
     re.IGNORECASE,
 )
 DUE_FILTER = re.compile(
-    rf"\bdue\s+(?:(?P<prep>on|by|before|until)\s+)?(?P<when>today|tonight|tomorrow|(?:this|next)\s+(?:week|month)|{WEEKDAY})\b",
+    rf"\bdue\s+(?:(?P<prep>on|by|before|until)\s+)?(?P<when>today|tonight|tomorrow|{PERIOD_SAID}|{WEEKDAY})\b",
     re.IGNORECASE,
 )
 
@@ -252,7 +240,7 @@ RULES: list[tuple[re.Pattern[str], Callable[[re.Match[str]], Intent | None]]] = 
         _rule(
             rf"^(?:(?:move|reschedule|postpone|push)\s+{TASK_ID}\s+(?:to|till|until)"
             rf"|(?:set|change)\s+{TASK_ID.replace('id>', 'id2>')}(?:'s)?\s+due(?:\s+date)?\s+(?:to|as)"
-            rf"|{TASK_ID.replace('id>', 'id3>')}\s+is\s+due(?:\s+on|\s+by)?)\s+(?P<when>{WHEN})$"
+            rf"|{TASK_ID.replace('id>', 'id3>')}\s+is\s+due(?:\s+on|\s+by)?)\s+(?P<when>{WHEN_SAID})$"
         ),
         lambda m: _direct(Call("update_task", {"task_id": int(m["id"] or m["id2"] or m["id3"]), "due": m["when"]})),
     ),

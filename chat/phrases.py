@@ -46,20 +46,22 @@ _SHIFTS = {"this": 0, "next": 1, "last": -1}
 # Dates ------------------------------------------------------------------------------------------
 
 _PERIOD = re.compile(rf"(?:(?P<which>{'|'.join(_SHIFTS)})\s+)?(?P<unit>{_UNITS})")
-_EDGE = re.compile(r"(?:the\s+)?(?P<edge>start|beginning|end)\s+of\s+(?:the\s+)?(?P<rest>.+)")
+_EDGE = re.compile(
+    rf"(?:the\s+)?(?P<edge>start|beginning|end)\s+of\s+(?:the\s+)?(?P<rest>.+?)(?:\s+(?:at\s+)?(?P<clock>{CLOCK}))?"
+)
 
 PERIOD_SAID = r"(?:this|next)\s+(?:week|month|year)"
 _PERIOD_END_SAID = rf"(?:the\s+)?end\s+of\s+(?:(?:the|this|next)\s+)?{_UNIT}"
 _ISO_DATE = r"\d{4}-(?:0[1-9]|1[0-2])-(?:0[1-9]|[12]\d|3[01])"
 _ISO_MOMENT = rf"{_ISO_DATE}t(?:[01]\d|2[0-3]):[0-5]\d(?::[0-5]\d)?(?:z|[+-]\d{{2}}:?\d{{2}})?"
-# The days a time of day can be added to ("friday at 5pm"); not the periods or their ends ("next week").
+# The days a time of day can follow or lead ("friday at 5pm", "5pm friday"); an end of a period takes one after.
 DAY_SAID = (
     r"(?:today|tonight|tomorrow(?:\s+(?:morning|afternoon|evening|night))?|the\s+day\s+after\s+tomorrow"
-    rf"|{PERIOD_SAID}|(?:(?:this|next)\s+)?{WEEKDAY}|in\s+(?:\d{{1,3}}|a|an|one|two|three)\s+(?:hour|day|week|month)s?"
+    rf"|{PERIOD_SAID}|(?:(?:this|next)\s+)?{WEEKDAY}|in\s+(?:\d{{1,4}}|a|an|one|two|three)\s+(?:hour|day|week|month)s?"
     rf"|{MONTH}\s+{ORDINAL}(?:,?\s+\d{{4}})?|(?:the\s+)?{ORDINAL}\s+(?:of\s+)?{MONTH}(?:\s+\d{{4}})?|{_ISO_DATE})"
 )
 WHEN_SAID = (
-    rf"(?:{DAY_SAID}(?:\s+(?:at\s+)?{CLOCK})?|(?:at\s+)?{CLOCK}(?:\s+{DAY_SAID})?|{_PERIOD_END_SAID}|{_ISO_MOMENT})"
+    rf"(?:(?:{DAY_SAID}|{_PERIOD_END_SAID})(?:\s+(?:at\s+)?{CLOCK})?|(?:at\s+)?{CLOCK}(?:\s+{DAY_SAID})?|{_ISO_MOMENT})"
 )
 
 
@@ -74,6 +76,11 @@ def parse_when(text: str, now: datetime) -> datetime | tuple[date, date]:
     if not edge:
         return _moment_or_days(phrase, now)
     first, last = _days(edge["rest"], now)
+    if edge["clock"]:  # "end of the week at 5pm": that time on the last day
+        wall = _moment_or_days(edge["clock"], now)
+        if isinstance(wall, datetime):
+            return local_time(last if edge["edge"] == "end" else first, wall.time(), now.tzinfo)
+        raise ValueError(text)
     if edge["edge"] == "end":
         return last, last
     return local_time(first, time(0), now.tzinfo)
