@@ -15,7 +15,8 @@ from asgiref.sync import async_to_sync
 from chat.agent import build_agent, run_turn
 from chat.models import Conversation
 from chat.offline import Call, next_step
-from chat.tools import ChatContext, parse_recurrence
+from chat.phrases import parse_recurrence
+from chat.tools import ChatContext
 from tasks import selectors, services
 from tests.chat.conftest import reply, tool_call
 from tests.conftest import USER_A

@@ -1,29 +1,12 @@
-"""The offline model: the SDK's Model interface, answering from rules instead of an LLM.
+"""What a user message asks for: an Intent, whose plan turns the tool results so far into the next step."""
 
-It runs through the real Runner and the real tools. Each call reads the conversation input the
-Runner sends: the last user message says what to do, and the tool results that follow it in the
-same turn say how far it got (call a tool, read its result, maybe call another, then reply).
-"""
-
-import json
 import re
-import uuid
-from collections.abc import AsyncIterator, Callable, Iterable
+from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime
-from typing import Any, cast
+from typing import Any
 
-from agents import ModelResponse, Usage
-from agents.models.interface import Model
-from openai.types.responses import (
-    Response,
-    ResponseCompletedEvent,
-    ResponseCreatedEvent,
-    ResponseFunctionToolCall,
-    ResponseOutputMessage,
-    ResponseOutputText,
-    ResponseTextDeltaEvent,
-)
+from chat.offline.replies import reply
+from chat.phrases import PERIOD_SAID, RECURRENCE_SAID, WEEKDAY, WHEN_SAID
 
 HELP = (
     "I can manage your tasks. Try:\n"
@@ -42,37 +25,22 @@ DONE_WORDS = r"(?:done|complete|completed|finished)"
 TASK_ID = r"(?:task\s+)?(?:number\s+|no\.?\s*)?#?(?P<id>\d+)"
 QUOTES = "\"'`\u201c\u201d\u2018\u2019"  # straight and curly quotes
 
-# Date phrases the tools understand (through dateparser); the offline model passes them on as said.
-WEEKDAY = r"(?:monday|tuesday|wednesday|thursday|friday|saturday|sunday)"
-MONTH = r"(?:jan|feb|mar|apr|may|jun|jul|aug|sep|sept|oct|nov|dec)[a-z]*"
-ORDINAL = r"\d{1,2}(?:st|nd|rd|th)?"
-CLOCK = r"(?:\d{1,2}(?::\d{2})?\s*(?:am|pm)|\d{1,2}:\d{2}|(?<=at\s)(?:noon|midnight))"
-DAY = (
-    r"(?:today|tonight|tomorrow(?:\s+(?:morning|afternoon|evening|night))?|the\s+day\s+after\s+tomorrow"
-    r"|(?:this|next)\s+(?:week|month|year)|(?:the\s+)?end\s+of\s+(?:the\s+|this\s+|next\s+)?(?:day|week|month|year)"
-    rf"|(?:(?:this|next)\s+)?{WEEKDAY}|in\s+(?:\d+|a|an|one|two|three)\s+(?:hour|day|week|month)s?"
-    rf"|{MONTH}\s+{ORDINAL}(?:,?\s+\d{{4}})?|(?:the\s+)?{ORDINAL}\s+(?:of\s+)?{MONTH}(?:\s+\d{{4}})?"
-    r"|\d{4}-\d{2}-\d{2}(?:t\d{2}:\d{2}(?::\d{2})?(?:z|[+-]\d{2}:?\d{2})?)?)"
-)
-WHEN = rf"(?:{DAY}(?:\s+(?:at\s+)?{CLOCK})?|(?:at\s+)?{CLOCK}(?:\s+{DAY})?)"
 LEVEL = r"(?:high|medium|low)"
-ON_DAYS = rf"(?:{ORDINAL}|last\s+day|{WEEKDAY}s?(?:\s*(?:,|and)\s*{WEEKDAY}s?)*)"
 # What may follow a title in "add …": tried from the end, each at most once ("every monday" before "monday").
+# A separator run is only tried from its first character, so a long run of commas costs linear time, not quadratic.
+SEPARATOR = r"(?<![\s,])[\s,]+"
 TASK_SUFFIXES = {
-    "recurrence": re.compile(
-        rf"[\s,]+(?P<value>(?:every|each)\s+(?:(?:other|\d+)\s+)?(?:day|week|month|year)s?(?:\s+on\s+(?:the\s+)?{ON_DAYS})?"
-        rf"|(?:every|each)\s+(?:weekday|weekend|{WEEKDAY}s?(?:\s*(?:,|and)\s*{WEEKDAY}s?)*)"
-        r"|on\s+the\s+(?:\d{1,2}(?:st|nd|rd|th)?|last\s+day)\s+of\s+(?:every|each|the)\s+month"
-        rf"|(?:daily|weekly|fortnightly|monthly|yearly|annually)(?:\s+on\s+(?:the\s+)?{ON_DAYS})?)$",
-        re.IGNORECASE,
-    ),
+    "recurrence": re.compile(rf"{SEPARATOR}(?P<value>{RECURRENCE_SAID})$", re.IGNORECASE),
     "priority": re.compile(
-        rf"[\s,]+(?:with\s+|at\s+)?(?:an?\s+)?\(?(?:(?P<value>{LEVEL})[\s-]+priority|priority\s*:?\s*(?P<value2>{LEVEL}))\)?$",
+        rf"{SEPARATOR}(?:with\s+|at\s+)?(?:an?\s+)?\(?(?:(?P<value>{LEVEL})[\s-]+priority|priority\s*:?\s*(?P<value2>{LEVEL}))\)?$",
         re.IGNORECASE,
     ),
-    "due": re.compile(rf"(?<!every)(?<!each)[\s,]+(?:(?:due|by)\s+)?(?:on\s+)?(?P<value>{WHEN})$", re.IGNORECASE),
+    # Not "monday" in "every monday"; a run of separators after "every" still counts from its second character.
+    "due": re.compile(
+        rf"(?<![\s,])(?:(?<!every)(?<!each)|[\s,])[\s,]+(?:(?:due|by)\s+)?(?:on\s+)?(?P<value>{WHEN_SAID})$",
+        re.IGNORECASE,
+    ),
 }
-FIELDS = ("due", "priority", "tags", "recurrence")
 HASHTAG = re.compile(r"(?:^|\s)#(?P<tag>[^\W\d_][\w-]*)")
 
 
@@ -91,6 +59,10 @@ class Intent:
     plan: Callable[[list[tuple[Call, Any]]], Call | str]
 
 
+def _reply(call: Call, result: Any) -> str:
+    return reply(call.arguments, result)
+
+
 def _clean_title(text: str) -> str:
     text = text.strip().strip(QUOTES).strip().rstrip(".!?").strip().strip(QUOTES).strip()
     return text[:1].upper() + text[1:]
@@ -98,7 +70,7 @@ def _clean_title(text: str) -> str:
 
 def _direct(call: Call) -> Intent:
     """One tool call, then a sentence about its result."""
-    return Intent(lambda done: _reply(done[-1]) if done else call)
+    return Intent(lambda done: _reply(*done[-1]) if done else call)
 
 
 def _by_name(action: str, name: str) -> Intent:
@@ -108,7 +80,7 @@ def _by_name(action: str, name: str) -> Intent:
         if not done:
             return Call("list_tasks", {"status": "pending" if action == "complete_task" else "all"})
         if len(done) > 1:
-            return _reply(done[-1])
+            return _reply(*done[-1])
         matches = _matching(done[0][1], name)
         if len(matches) == 1:
             return Call(action, {"task_id": matches[0]["id"]})
@@ -185,7 +157,7 @@ PRIORITY_FILTER = re.compile(
     re.IGNORECASE,
 )
 DUE_FILTER = re.compile(
-    rf"\bdue\s+(?:(?P<prep>on|by|before|until)\s+)?(?P<when>today|tonight|tomorrow|(?:this|next)\s+(?:week|month)|{WEEKDAY})\b",
+    rf"\bdue\s+(?:(?P<prep>on|by|before|until)\s+)?(?P<when>today|tonight|tomorrow|{PERIOD_SAID}|{WEEKDAY})\b",
     re.IGNORECASE,
 )
 
@@ -252,7 +224,7 @@ RULES: list[tuple[re.Pattern[str], Callable[[re.Match[str]], Intent | None]]] = 
         _rule(
             rf"^(?:(?:move|reschedule|postpone|push)\s+{TASK_ID}\s+(?:to|till|until)"
             rf"|(?:set|change)\s+{TASK_ID.replace('id>', 'id2>')}(?:'s)?\s+due(?:\s+date)?\s+(?:to|as)"
-            rf"|{TASK_ID.replace('id>', 'id3>')}\s+is\s+due(?:\s+on|\s+by)?)\s+(?P<when>{WHEN})$"
+            rf"|{TASK_ID.replace('id>', 'id3>')}\s+is\s+due(?:\s+on|\s+by)?)\s+(?P<when>{WHEN_SAID})$"
         ),
         lambda m: _direct(Call("update_task", {"task_id": int(m["id"] or m["id2"] or m["id3"]), "due": m["when"]})),
     ),
@@ -341,204 +313,3 @@ def understand(message: str) -> Intent:
 
 def _means_all(command: str) -> bool:
     return bool(re.match(r"^(?:mark|complete|finish|delete|remove)\s+(?:all|every)", command, re.IGNORECASE))
-
-
-def _reply(step: tuple[Call, Any]) -> str:
-    call, result = step
-    if isinstance(result, list):
-        return _list_reply(call.arguments, result)
-    if not isinstance(result, dict):
-        return "Something went wrong; please try again."
-    task_id, title = result.get("task_id"), result.get("title")
-    match result.get("status"):
-        case "created":
-            details = _details(result, FIELDS, only_set=True)
-            if details:
-                return f"Added “{title}” (task {task_id}), {', '.join(details)}."
-            return f"Added “{title}” to your tasks (task {task_id})."
-        case "completed":
-            text = f"Marked task {task_id} “{title}” as complete. Nice work!"
-            if result.get("next_due_at"):
-                text += f" It repeats {result.get('repeats')}: next {_due_text(result['next_due_at'])}."
-            return text
-        case "deleted":
-            return f"Deleted task {task_id} “{title}”."
-        case "updated":
-            details = _details(result, [name for name in FIELDS if name in call.arguments])
-            if details:
-                return f"Updated task {task_id} “{title}”: {', '.join(details)}."
-            return f"Updated task {task_id}: it is now “{title}”."
-        case "not_found":
-            return f"I couldn't find task {task_id} among your tasks, so nothing changed."
-        case _:
-            errors = result.get("errors") or {}
-            reasons = "; ".join(f"{field}: {' '.join(messages)}" for field, messages in errors.items())
-            return f"I couldn't do that ({reasons or 'invalid request'})."
-
-
-def _details(task: dict[str, Any], fields: Iterable[str], *, only_set: bool = False) -> list[str]:
-    """Phrases for a task's due date, priority, tags and repetition, e.g. "due tomorrow (Thu 26 Nov)"."""
-    due_at, priority = task.get("due_at"), task.get("priority", "none")
-    tags, repeats = task.get("tags"), task.get("repeats")
-    phrases = {
-        "due": _due_text(due_at) if due_at else "no due date",
-        "priority": f"{priority} priority" if priority != "none" else "no priority",
-        "tags": " ".join(f"#{tag}" for tag in tags) if tags else "no tags",
-        "recurrence": f"repeats {repeats}" if repeats else "does not repeat",
-    }
-    present = {"due": due_at, "priority": priority != "none", "tags": tags, "recurrence": repeats}
-    return [phrases[name] for name in fields if present[name] or not only_set]
-
-
-def _due_text(value: str) -> str:
-    """ "due tomorrow (Thu 26 Nov)", "due Fri 27 Nov, 17:00": in the offset the tool gave (the user's zone)."""
-    try:
-        due = datetime.fromisoformat(value)
-    except (TypeError, ValueError):
-        return f"due {value}"
-    today = datetime.now(due.tzinfo).date()
-    label = f"{due:%a} {due.day} {due:%b}" + (f" {due.year}" if due.year != today.year else "")
-    if (due.hour, due.minute) != (23, 59):  # the tools' time for a day without one
-        label += f", {due:%H:%M}"
-    relative = {-1: "yesterday", 0: "today", 1: "tomorrow"}.get((due.date() - today).days)
-    return f"due {relative} ({label})" if relative else f"due {label}"
-
-
-def _list_reply(arguments: dict[str, Any], tasks: list[Any]) -> str:
-    qualifier = _qualifier(arguments)
-    if not tasks:
-        return f"You have no {qualifier}."
-    lines = []
-    for task in tasks:
-        details = _details(task, FIELDS, only_set=True)
-        line = f"• {task['id']}: {task['title']}{' ✓' if task['completed'] else ''}"
-        lines.append(line + (f" — {', '.join(details)}" if details else ""))
-    return f"Here are your {qualifier} ({len(tasks)}):\n" + "\n".join(lines)
-
-
-def _qualifier(arguments: dict[str, Any]) -> str:
-    """ "tasks" with the filters in words: "pending high priority tasks tagged #errands due by the end of this week"."""
-    words = [arguments[name] for name in ("status",) if arguments.get(name, "all") != "all"]
-    if arguments.get("overdue"):
-        words.append("overdue")
-    if arguments.get("priority"):
-        words.append(arguments["priority"].replace(",", " or ") + " priority")
-    words.append("tasks")
-    if arguments.get("tag"):
-        words.append("tagged " + " or ".join(f"#{tag}" for tag in arguments["tag"].split(",")))
-    before, after = arguments.get("due_before"), arguments.get("due_after")
-    if before and after and before.removeprefix("end of ") == after.removeprefix("start of "):
-        words.append(f"due {after.removeprefix('start of ')}")
-    elif before:
-        words.append(f"due by the {before}" if before.startswith("end of ") else f"due before {before}")
-    elif after:
-        words.append(f"due from {after}")
-    if arguments.get("search"):
-        words.append(f"matching “{arguments['search']}”")
-    return " ".join(words)
-
-
-def next_step(items: list[Any]) -> Call | str:
-    """From the Runner's input items: the next tool call, or the reply text."""
-    items = [_as_dict(item) for item in items]
-    last_user = max((i for i, item in enumerate(items) if item.get("role") == "user"), default=None)
-    if last_user is None:
-        return HELP
-    calls = {item["call_id"]: item for item in items[last_user + 1 :] if item.get("type") == "function_call"}
-    done = [
-        (Call(calls[item["call_id"]]["name"], json.loads(calls[item["call_id"]]["arguments"] or "{}")), _parse(item))
-        for item in items[last_user + 1 :]
-        if item.get("type") == "function_call_output" and item.get("call_id") in calls
-    ]
-    return understand(_text(items[last_user].get("content"))).plan(done)
-
-
-def _as_dict(item: Any) -> dict[str, Any]:
-    return item if isinstance(item, dict) else item.model_dump(exclude_unset=True)
-
-
-def _text(content: Any) -> str:
-    if isinstance(content, str):
-        return content
-    return " ".join(part.get("text", "") for part in content or [] if isinstance(part, dict))
-
-
-def _parse(output_item: dict[str, Any]) -> Any:
-    output = output_item.get("output")
-    try:
-        return json.loads(output) if isinstance(output, str) else output
-    except ValueError:
-        return output
-
-
-class OfflineModel(Model):
-    """Understands the commands of HELP and the contract's phrases; needs no network."""
-
-    name = "offline"
-
-    def _output(self, input: Any) -> list[Any]:
-        step = next_step(input if isinstance(input, list) else [{"role": "user", "content": input}])
-        if isinstance(step, Call):
-            call_id = f"call_{uuid.uuid4().hex[:24]}"
-            return [
-                ResponseFunctionToolCall(
-                    id=call_id,
-                    call_id=call_id,
-                    type="function_call",
-                    name=step.name,
-                    arguments=json.dumps(step.arguments),
-                )
-            ]
-        return [_message(step)]
-
-    async def get_response(self, system_instructions: Any, input: Any, *args: Any, **kwargs: Any) -> ModelResponse:
-        return ModelResponse(output=self._output(input), usage=Usage(), response_id=None)
-
-    async def stream_response(
-        self, system_instructions: Any, input: Any, *args: Any, **kwargs: Any
-    ) -> AsyncIterator[Any]:
-        output = self._output(input)
-        sequence = 0
-        yield ResponseCreatedEvent(type="response.created", response=_response([]), sequence_number=sequence)
-        for index, item in enumerate(output):
-            if isinstance(item, ResponseOutputMessage):
-                text = cast(ResponseOutputText, item.content[0]).text  # _message writes one output_text part
-                for chunk in re.findall(r"\S+\s*|\s+", text):
-                    sequence += 1
-                    yield ResponseTextDeltaEvent(
-                        type="response.output_text.delta",
-                        item_id=item.id,
-                        output_index=index,
-                        content_index=0,
-                        delta=chunk,
-                        logprobs=[],
-                        sequence_number=sequence,
-                    )
-        yield ResponseCompletedEvent(
-            type="response.completed", response=_response(output), sequence_number=sequence + 1
-        )
-
-
-def _message(text: str) -> ResponseOutputMessage:
-    return ResponseOutputMessage(
-        id=f"msg_{uuid.uuid4().hex[:24]}",
-        type="message",
-        role="assistant",
-        status="completed",
-        content=[ResponseOutputText(type="output_text", text=text, annotations=[], logprobs=[])],
-    )
-
-
-def _response(output: list[Any]) -> Response:
-    return Response(
-        id=f"resp_{uuid.uuid4().hex[:24]}",
-        created_at=0,
-        model="offline",
-        object="response",
-        output=output,
-        tool_choice="auto",
-        tools=[],
-        top_p=None,
-        parallel_tool_calls=False,
-        status="completed",
-    )
