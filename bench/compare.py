@@ -81,9 +81,13 @@ def check_checkout(path: Path, rev: str) -> None:
 
 def check_imported(pycache: Path, path: Path, other: Path) -> None:
     """Each server writes its bytecode under its own PYTHONPYCACHEPREFIX, which mirrors the absolute
-    path of every module it imported: its tasks/views.py must be the one under `path`, not `other`."""
+    path of every module it imported: its tasks/views.py must be the one under `path`, and none of the app
+    under `other` (the virtualenv, shared, may live under either)."""
     mirror = pycache / path.resolve().relative_to("/")
-    if not list((mirror / "tasks").glob("views.*.pyc")) or (pycache / other.resolve().relative_to("/")).exists():
+    if (
+        not list((mirror / "tasks").glob("views.*.pyc"))
+        or (pycache / other.resolve().relative_to("/") / "tasks").exists()
+    ):
         sys.exit(f"The server meant to run {path} imported other code (see {pycache}).")
 
 
