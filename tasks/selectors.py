@@ -1,7 +1,6 @@
 """Reads of tasks, always scoped by the owner's user id. Deleted tasks (tombstones) only show in
 task_changes, the incremental sync."""
 
-import json
 import re
 from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass
@@ -11,7 +10,6 @@ from typing import TYPE_CHECKING, TypedDict
 from django.contrib.postgres.search import SearchQuery, SearchRank, SearchVector
 from django.db import connection
 from django.db.models import Count, F, OrderBy, Q, QuerySet
-from django.db.models.query import RawQuerySet
 from django.utils import timezone
 from typing_extensions import Unpack
 
@@ -24,10 +22,9 @@ if TYPE_CHECKING:
 
 
 class TagNames(TypedDict):
-    """What tag_names() annotates (a JSON array; None for no tags on PostgreSQL), or the services' UPDATE
-    RETURNs (JSON text) or set (a list). Read it with tag_list_of."""
+    """The tag names a read or a write annotates (None: no tags). Read it with tag_list_of."""
 
-    tag_names: list[str] | str | None
+    tag_names: list[str] | None
 
 
 class TagCount(TypedDict):
@@ -46,8 +43,6 @@ SEARCH_VECTOR = SearchVector("title", "description", config="english")
 def tag_list_of(task: Task) -> list[str]:
     """The task's tag names, sorted, from whichever query loaded it (annotation or RETURNING)."""
     names = getattr(task, "tag_names", None)
-    if isinstance(names, str):
-        names = json.loads(names)
     return sorted(names) if names else []
 
 
@@ -167,18 +162,13 @@ def task_ordered(tasks: QuerySet[Task], keys: Sequence[OrderKey]) -> QuerySet[Ta
     return tasks.order_by(*(key.expression() for key in keys))
 
 
-def task_list_all(*, user_id: str) -> "RawQuerySet[Task]":
-    """task_list, unfiltered, in the model's order (newest first), from its compiled query: the
-    contract's plain list, the hottest read of all."""
-    return speedups.TASK_LIST(user_id=user_id)
-
-
 def task_get(*, user_id: str, task_id: int) -> Task:
     if not -(2**63) <= task_id < 2**63:  # no such id (the ORM's lookups say so too; raw SQL would overflow)
         raise TaskNotFound(task_id)
-    for task in speedups.TASK_GET(task_id=task_id, user_id=user_id):
-        return task
-    raise TaskNotFound(task_id)
+    task = speedups.task_get(user_id=user_id, task_id=task_id)
+    if task is None:
+        raise TaskNotFound(task_id)
+    return task
 
 
 def task_exists(*, user_id: str, task_id: int, deleted: bool = False) -> bool:

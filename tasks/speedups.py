@@ -4,6 +4,7 @@ instead, visible here. Each has a test that it answers exactly what the plain OR
 
 Compiled SQL is cached per database alias: two aliases may be two servers of different versions."""
 
+import json
 from collections.abc import Callable, Mapping
 from typing import Any, cast
 
@@ -28,8 +29,8 @@ def tag_names_sql(alias: str = "default") -> str:
 def tag_names(alias: str = "default") -> RawSQL:
     """tag_names_sql as an annotation, for top-level task querysets (it names the tasks table, not an alias).
 
-    Written as SQL rather than as a Subquery of the through model: the ORM resolves, relabels and
-    compiles a nested query on every call, which cost more than the rest of a task's read."""
+    The RETURNING of update_returning needs this SQL anyway; the reads use the same one rather than a
+    second definition as an ORM aggregate (which tests/tasks/test_speedups.py holds it equal to)."""
     return RawSQL(tag_names_sql(alias), (), output_field=JSONField())  # noqa: S611 - no input in it: model names
 
 
@@ -62,19 +63,26 @@ class CompiledQuery:
         return Task.objects.using(alias).raw(sql, bound)
 
 
-# A user's live task by id, with its tag names (selectors.task_get).
-TASK_GET = CompiledQuery(
+_TASK_GET = CompiledQuery(
     lambda task_id, user_id: (
         Task.objects.filter(pk=task_id, user_id=user_id, deleted_at=None).annotate(tag_names=tag_names()).order_by()
     ),
     task_id=-7_000_000_001,
     user_id="\x00user-id-sentinel",
 )
-# A user's live tasks, newest first, with their tag names (selectors.task_list_all: the contract's plain list).
-TASK_LIST = CompiledQuery(
-    lambda user_id: Task.objects.filter(user_id=user_id, deleted_at=None).annotate(tag_names=tag_names()),
-    user_id="\x00user-id-sentinel",
-)
+
+
+def task_get(*, user_id: str, task_id: int) -> Task | None:
+    """A user's live task by id, with its tag names, from its compiled query (selectors.task_get)."""
+    return _tag_names_decoded(next(iter(_TASK_GET(task_id=task_id, user_id=user_id)), None))
+
+
+def _tag_names_decoded(task: Task | None) -> Task | None:
+    """raw() leaves the tag names as JSON text (Django decodes JSON itself, on every backend): decode them."""
+    names = getattr(task, "tag_names", None)
+    if isinstance(names, str):
+        setattr(task, "tag_names", json.loads(names))  # noqa: B010 - an annotation, unknown to the model's type
+    return task
 
 
 def update_returning(tasks: QuerySet[Task], values: Mapping[str, Any]) -> Task | None:
@@ -91,7 +99,5 @@ def update_returning(tasks: QuerySet[Task], values: Mapping[str, Any]) -> Task |
         return None
     # A concrete field is one with a column (Django's definition), so field.column is never None here.
     columns = ", ".join(connection.ops.quote_name(cast(str, field.column)) for field in Task._meta.concrete_fields)
-    rows = list(
-        Task.objects.using(alias).raw(f"{sql} RETURNING {columns}, {tag_names_sql(alias)} AS tag_names", params)
-    )
-    return rows[0] if rows else None
+    returning = f"{sql} RETURNING {columns}, {tag_names_sql(alias)} AS tag_names"
+    return _tag_names_decoded(next(iter(Task.objects.using(alias).raw(returning, params)), None))

@@ -92,14 +92,6 @@ def test_a_compiled_query_refuses_a_sentinel_it_cannot_place():
         query(user_id="a")
 
 
-def test_the_plain_list_from_its_compiled_query_equals_the_orm_list():
-    some_tasks()
-    plain = Task.objects.filter(user_id=USER_A, deleted_at=None).annotate(tag_names=plain_tag_names())
-    got = list(selectors.task_list_all(user_id=USER_A))
-    assert [row(task) for task in got] == [row(task) for task in plain]
-    assert len(got) == 5
-
-
 @pytest.mark.parametrize(
     ("condition", "values"),
     [
