@@ -15,11 +15,10 @@ from drf_spectacular.utils import extend_schema_field
 
 from tasks import selectors
 from tasks.models import PRIORITIES, Task
-from tasks.selectors import ORDERING_FIELDS, OrderKey
+from tasks.selectors import ORDERING_FIELDS, STATUS_COMPLETED, OrderKey
 
 # The original design's spellings.
 SORT_ALIASES = {"created": "-created_at", "title": "title", "due_date": "due_at"}
-STATUS_CHOICES = {"all": None, "pending": False, "completed": True}
 
 
 class StrictBooleanField(forms.Field):
@@ -98,7 +97,7 @@ class PriorityFilter(ListFilter):
 class TaskFilter(django_filters.FilterSet):
     completed = StrictBooleanFilter(help_text="Only completed (true) or pending (false) tasks.")
     status = django_filters.ChoiceFilter(
-        choices=[(name, name) for name in STATUS_CHOICES], method="filter_status",
+        choices=[(name, name) for name in STATUS_COMPLETED], method="filter_status",
         help_text="The original design's spelling of `completed`: all, pending or completed.",
     )  # fmt: skip
     priority = PriorityFilter(
@@ -136,7 +135,7 @@ class TaskFilter(django_filters.FilterSet):
         fields: list[str] = []
 
     def filter_status(self, tasks: QuerySet[Task], name: str, value: str) -> QuerySet[Task]:
-        return selectors.task_filter(tasks, completed=STATUS_CHOICES[value])
+        return selectors.task_filter(tasks, completed=STATUS_COMPLETED[value])
 
     def filter_priority(self, tasks: QuerySet[Task], name: str, value: list[str]) -> QuerySet[Task]:
         return selectors.task_filter(tasks, priorities=value)

@@ -16,7 +16,7 @@ from tasks import selectors, services
 from tasks.exceptions import TaskNotFound
 from tasks.models import PRIORITIES
 from tasks.results import task_item, task_summary
-from tasks.selectors import OrderKey, TaskConditions
+from tasks.selectors import STATUS_COMPLETED, OrderKey, TaskConditions
 
 UTC = ZoneInfo("UTC")
 LIST_LIMIT = 100
@@ -25,7 +25,6 @@ NOTHING_TO_CHANGE = "Give at least one field to change."
 FAILED = {"not_found", "invalid"}
 Priority = Literal["none", "low", "medium", "high"]
 Status = Literal["all", "pending", "completed"]
-STATUS_COMPLETED: dict[str, bool | None] = {"all": None, "pending": False, "completed": True}
 Result = dict[str, Any] | list[dict[str, Any]]
 
 

@@ -73,6 +73,8 @@ def task_search(tasks: QuerySet[Task], text: str) -> QuerySet[Task]:
     return tasks.filter(condition)
 
 
+# A task's status, as the original design names it: which tasks a status means (None: all of them).
+STATUS_COMPLETED: dict[str, bool | None] = {"all": None, "pending": False, "completed": True}
 ORDERING_FIELDS = ("created_at", "updated_at", "due_at", "priority", "title", "position")
 NULLABLE = {"due_at"}
 
