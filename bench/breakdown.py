@@ -78,6 +78,7 @@ def main() -> None:
         ("get: render one task", lambda: JSONRenderer().render(TaskSerializer(task).data), 2000),
         ("get: whole request (WSGI)", lambda: request(f"/api/{user}/tasks/{task_id}"), 500),
         ("list: the ORM queryset, 50 rows", lambda: list(selectors.task_list(user_id=user)), 300),
+        ("list: task_list_all (compiled query)", lambda: selectors.task_list_all(user_id=user), 300),
         ("list: render 50 tasks", lambda: JSONRenderer().render(TaskSerializer(tasks, many=True).data), 500),
         ("list: whole request (WSGI)", lambda: request(f"/api/{user}/tasks"), 300),
         ("health: whole request (WSGI)", lambda: request("/health"), 500),

@@ -54,6 +54,11 @@ def task_list(*, user_id: str, completed: bool | None = None) -> QuerySet[Task]:
     return tasks
 
 
+def task_list_all(*, user_id: str) -> list[Task]:
+    """task_list, unfiltered, in the model's order: the contract's plain list, from the speed layer."""
+    return speedups.task_list_all(user_id=user_id)
+
+
 def task_search(tasks: QuerySet[Task], text: str) -> QuerySet[Task]:
     """Tasks whose title or description match: ranked full-text search on PostgreSQL (English
     stemming, web-search syntax: "quoted phrases", -excluded, or); elsewhere every word or "phrase" as a

@@ -1,9 +1,8 @@
 """HTTP shapes of a task. Lengths, nullability and defaults come from the model's fields."""
 
-import operator
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, cast
 
 from django.db import models
 from rest_framework import serializers
@@ -72,24 +71,33 @@ class TaskSerializer(RejectUnknownFieldsMixin, serializers.ModelSerializer):
         read_only_fields = list(READ_ONLY_NAMES)
 
     def to_representation(self, task: Task) -> dict[str, Any]:
-        # The hot path of every response: a plain dict instead of DRF's field-by-field walk (about
-        # 8x faster for a list). tests/tasks/test_serializers.py proves it equals DRF's output.
-        return {name: read(task) for name, read in _READERS}
+        # The hot path of every response: one generated function instead of DRF's field-by-field walk
+        # (about 8x faster for a list). tests/tasks/test_serializers.py proves it equals DRF's output.
+        return _render(task)
 
 
-def _reader(field: TaskField) -> Callable[[Task], Any]:
-    """How the fast rendering reads a field of a task, by its kind."""
+def _read(field: TaskField) -> str:
+    """How the fast rendering reads a field of a task (an expression over `task`), by its kind."""
     name = field.name
     if field.kind == "datetime":
-        return lambda task: iso_datetime(value) if (value := getattr(task, name)) else None
+        read = f"iso_datetime(task.{name})"
+        return f"{read} if task.{name} is not None else None" if field.nullable else read
     if field.kind == "priority":
-        return lambda task: PRIORITY_NAMES[task.priority]
+        return f"PRIORITY_NAMES[task.{name}]"
     if field.kind == "tags":
-        return tag_list_of
-    return operator.attrgetter(name)
+        return "tag_list_of(task)"
+    return f"task.{name}"
 
 
-_READERS = tuple((field.name, _reader(field)) for field in TASK_FIELDS)
+def _renderer(fields: tuple[TaskField, ...]) -> Callable[[Task], dict[str, Any]]:
+    """A task as a dict, written out as one dict display from the field declarations (the way
+    `dataclasses` writes an `__init__`): a call per task rather than one per field, which a list pays
+    for every field of every task. The names are the declaration's own identifiers, never input."""
+    assert all(field.name.isidentifier() for field in fields)  # noqa: S101 - a declaration error, at import
+    items = "".join(f"        {field.name!r}: {_read(field)},\n" for field in fields)
+    namespace = {"iso_datetime": iso_datetime, "PRIORITY_NAMES": PRIORITY_NAMES, "tag_list_of": tag_list_of}
+    exec(f"def render(task):\n    return {{\n{items}    }}\n", namespace)  # noqa: S102 - see above
+    return cast(Callable[[Task], dict[str, Any]], namespace["render"])
 
 
 class TombstoneSerializer(serializers.Serializer):
@@ -175,3 +183,6 @@ class TagRenameSerializer(serializers.Serializer):
         if isinstance(data, dict) and set(data) - {"name"}:
             raise ValidationError({name: ["Unknown field."] for name in set(data) - {"name"}})
         return super().to_internal_value(data)
+
+
+_render = _renderer(TASK_FIELDS)

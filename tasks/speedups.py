@@ -72,6 +72,18 @@ _TASK_GET = CompiledQuery(
 )
 
 
+_TASK_LIST = CompiledQuery(
+    lambda user_id: Task.objects.filter(user_id=user_id, deleted_at=None).annotate(tag_names=tag_names()),
+    user_id="\x00user-id-sentinel",
+)
+
+
+def task_list_all(*, user_id: str) -> list[Task]:
+    """A user's live tasks in the model's order (newest first), with their tag names, from their compiled
+    query (selectors.task_list_all: the contract's plain list, the hottest read of all)."""
+    return [cast(Task, _tag_names_decoded(task)) for task in _TASK_LIST(user_id=user_id)]
+
+
 def task_get(*, user_id: str, task_id: int) -> Task | None:
     """A user's live task by id, with its tag names, from its compiled query (selectors.task_get)."""
     return _tag_names_decoded(next(iter(_TASK_GET(task_id=task_id, user_id=user_id)), None))

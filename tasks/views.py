@@ -184,7 +184,7 @@ class TaskViewSet(CallerMixin, viewsets.GenericViewSet):
 
     def list(self, request: Request, user_id: str) -> Response:
         if not request.query_params:  # the contract's plain list: no filter set to build
-            return Response(TaskSerializer(selectors.task_list(user_id=self.caller_id), many=True).data)
+            return Response(TaskSerializer(selectors.task_list_all(user_id=self.caller_id), many=True).data)
         pagination = TaskPagination(request)
         if "updated_since" in request.query_params:
             return self._changes(request, pagination)

@@ -346,7 +346,7 @@ def test_unexpected_error_is_json_500_without_a_stack_trace(api_a, monkeypatch):
     def boom(**kwargs):
         raise RuntimeError("secret internals")
 
-    monkeypatch.setattr("tasks.selectors.task_list", boom)  # what the plain list reads
+    monkeypatch.setattr("tasks.selectors.task_list_all", boom)  # what the plain list reads
 
     response = api_a.get("/api/user-a/tasks")
 

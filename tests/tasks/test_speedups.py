@@ -86,6 +86,18 @@ def test_task_get_from_its_compiled_query_keeps_owners_and_tombstones_apart():
         selectors.task_get(user_id=USER_A, task_id=task.id)
 
 
+def test_the_plain_list_from_its_compiled_query_equals_the_orm_list():
+    some_tasks()
+    plain = Task.objects.filter(user_id=USER_A, deleted_at=None).annotate(tag_names=plain_tag_names())
+
+    got = selectors.task_list_all(user_id=USER_A)
+
+    assert [row(task) for task in got] == [row(task) for task in plain]  # the model's order: newest, then id
+    assert len(got) == 5
+    assert all(isinstance(task.tag_names, list | None) for task in got)  # decoded, as the ORM decodes them
+    assert selectors.task_list_all(user_id="nobody") == []
+
+
 def test_a_compiled_query_refuses_a_sentinel_it_cannot_place():
     query = speedups.CompiledQuery(lambda user_id: Task.objects.filter(user_id="someone"), user_id="\x00nowhere")
     with pytest.raises(ValueError, match="sentinel"):
