@@ -36,3 +36,11 @@ class BulkInvalid(Exception):
 
 class IdempotencyKeyReused(Exception):
     """The Idempotency-Key was already used for a different request (HTTP 422)."""
+
+
+class ListNotFound(ObjectDoesNotExist):
+    """No list with this id belongs to this user (whether it exists for someone else or not)."""
+
+    def __init__(self, list_id: object) -> None:
+        super().__init__(f"List {list_id} not found.")
+        self.list_id = list_id

@@ -39,6 +39,7 @@ TASK_FIELDS = (
     TaskField("recurrence", "text", nullable=True),
     TaskField("completed_at", "datetime", read_only=True, nullable=True),
     TaskField("position", "int"),
+    TaskField("list_id", "int", nullable=True, exported=False),  # null: the Inbox; lists travel in exports later
 )
 # Columns of the model that are not public: the trash's timestamp (a deleted task is a tombstone).
 INTERNAL_COLUMNS = ("deleted_at",)

@@ -5,7 +5,7 @@ Every value is validated: an unknown priority, a malformed date or an unknown or
 with a message, never silently ignored."""
 
 from datetime import datetime
-from typing import Any
+from typing import Any, Literal
 
 import django_filters
 from django import forms
@@ -89,6 +89,25 @@ class SearchFilter(django_filters.CharFilter):
     pass
 
 
+class ListIdField(forms.Field):
+    """A list's id, or `inbox`."""
+
+    def to_python(self, value: Any) -> int | Literal["inbox"] | None:
+        text = str(value or "").strip().lower()
+        if not text:
+            return None
+        if text == "inbox":
+            return "inbox"
+        if not text.isascii() or not text.isdigit() or not 0 < int(text) < 2**63:
+            raise forms.ValidationError("Must be a list id or inbox.")
+        return int(text)
+
+
+@extend_schema_field({"oneOf": [{"type": "integer", "minimum": 1}, {"type": "string", "enum": ["inbox"]}]})
+class ListIdFilter(django_filters.Filter):
+    field_class = ListIdField
+
+
 @extend_schema_field({"type": "array", "items": {"type": "string", "enum": list(PRIORITIES)}})
 class PriorityFilter(ListFilter):
     pass
@@ -155,6 +174,9 @@ class TaskFilter(django_filters.FilterSet):
     def filter_search(self, tasks: QuerySet[Task], name: str, value: str) -> QuerySet[Task]:
         return selectors.task_filter(tasks, search=value)
 
+    def filter_list(self, tasks: QuerySet[Task], name: str, value: int | Literal["inbox"]) -> QuerySet[Task]:
+        return selectors.task_filter(tasks, in_list=value)
+
     def filter_nothing(self, tasks: QuerySet[Task], name: str, value: Any) -> QuerySet[Task]:
         return tasks  # applied by ordering_keys()
 
@@ -168,6 +190,11 @@ class TaskFilter(django_filters.FilterSet):
 
     def ordered(self) -> QuerySet[Task]:
         return selectors.task_ordered(self.qs, self.ordering_keys())
+
+    # Last: from here on, `list` in this class body is the filter, not the built-in.
+    list = ListIdFilter(
+        method="filter_list", help_text="Only the tasks of this list: its id, or `inbox` (the tasks without a list)."
+    )
 
 
 def task_query(*, user_id: str, params: Any) -> TaskFilter:

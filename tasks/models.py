@@ -1,7 +1,13 @@
 from django.conf import settings
-from django.core.validators import MaxValueValidator, MinValueValidator, ProhibitNullCharactersValidator
+from django.core.validators import (
+    MaxValueValidator,
+    MinValueValidator,
+    ProhibitNullCharactersValidator,
+    RegexValidator,
+)
 from django.db import models
 from django.db.models import Q
+from django.db.models.functions import Lower
 from django.utils import timezone
 
 # The API speaks names; the database stores numbers so that "ordering=-priority" sorts by importance.
@@ -25,6 +31,45 @@ class Tag(models.Model):
         return self.name
 
 
+class TaskList(models.Model):
+    """A user's list (project) of tasks. The Inbox is made on first need and holds the tasks without a
+    list (Task.list is NULL for them: existing and new tasks need no list row to be in the Inbox)."""
+
+    user_id = models.CharField(max_length=255, help_text="The Better Auth user id of the owner.")
+    name = models.CharField(max_length=100, validators=[ProhibitNullCharactersValidator()])
+    color = models.CharField(  # noqa: DJ001 - the API has null: no colour chosen
+        max_length=7, null=True, blank=True,
+        validators=[RegexValidator(r"^#[0-9a-fA-F]{6}$", "Must be a colour as #rrggbb.")],
+    )  # fmt: skip
+    position = models.IntegerField(default=0, validators=[MinValueValidator(-INT32), MaxValueValidator(INT32)])
+    archived = models.BooleanField(default=False)
+    inbox = models.BooleanField(default=False, editable=False)
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+    updated_at = models.DateTimeField(default=timezone.now, editable=False)
+    deleted_at = models.DateTimeField(
+        null=True, blank=True, editable=False, help_text="Set when deleted: in the trash with its tasks."
+    )
+
+    class Meta:
+        ordering = ["position", "id"]
+        indexes = [models.Index(fields=["user_id", "position", "id"], name="list_user_position_idx")]
+        constraints = [
+            models.UniqueConstraint(
+                Lower("name"), "user_id", condition=Q(deleted_at=None), name="list_user_name_unique"
+            ),
+            models.UniqueConstraint(fields=["user_id"], condition=Q(inbox=True), name="list_user_one_inbox"),
+            models.CheckConstraint(condition=~Q(name=""), name="list_name_not_blank"),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+    def save(self, *args, **kwargs) -> None:
+        if not self._state.adding:  # services set updated_at themselves; this covers the admin
+            self.updated_at = timezone.now()
+        super().save(*args, **kwargs)
+
+
 class Task(models.Model):
     user_id = models.CharField(max_length=255, help_text="The Better Auth user id of the owner.")
     # PostgreSQL cannot store NUL characters: refuse them as invalid input, not as a database error.
@@ -43,6 +88,10 @@ class Task(models.Model):
     )
     completed_at = models.DateTimeField(null=True, blank=True)
     position = models.IntegerField(default=0, validators=[MinValueValidator(-INT32), MaxValueValidator(INT32)])
+    # NULL: the Inbox. Indexed with the user below (task_user_list_live_idx), not on its own.
+    list = models.ForeignKey(
+        TaskList, null=True, blank=True, on_delete=models.SET_NULL, db_index=False, related_name="tasks"
+    )
     created_at = models.DateTimeField(default=timezone.now, editable=False)
     updated_at = models.DateTimeField(default=timezone.now, editable=False)
     deleted_at = models.DateTimeField(
@@ -66,6 +115,12 @@ class Task(models.Model):
             ),
             # The purge of old tombstones.
             models.Index(fields=["deleted_at"], name="task_deleted_idx", condition=Q(deleted_at__isnull=False)),
+            # One list's live tasks, newest first (?list=), and the counts per list.
+            models.Index(
+                fields=["user_id", "list", "-created_at", "-id"],
+                name="task_user_list_live_idx",
+                condition=Q(deleted_at=None),
+            ),
         ]
         constraints = [
             models.CheckConstraint(condition=~Q(title=""), name="task_title_not_blank"),

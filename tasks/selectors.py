@@ -5,7 +5,7 @@ import re
 from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import TYPE_CHECKING, TypedDict
+from typing import TYPE_CHECKING, Literal, TypedDict
 
 from django.contrib.postgres.search import SearchQuery, SearchRank, SearchVector
 from django.db import connection
@@ -14,8 +14,8 @@ from django.utils import timezone
 from typing_extensions import Unpack
 
 from tasks import speedups
-from tasks.exceptions import TagNotFound, TaskNotFound
-from tasks.models import PRIORITIES, Tag, Task
+from tasks.exceptions import ListNotFound, TagNotFound, TaskNotFound
+from tasks.models import PRIORITIES, Tag, Task, TaskList
 
 if TYPE_CHECKING:
     from django_stubs_ext import WithAnnotations
@@ -128,13 +128,14 @@ class TaskConditions(TypedDict, total=False):
     due_after: datetime | None
     overdue: bool | None
     search: str | None
+    in_list: int | Literal["inbox"] | None  # a list's id (the Inbox's too), or "inbox"
 
 
 def task_filter(tasks: QuerySet[Task], **conditions: Unpack[TaskConditions]) -> QuerySet[Task]:
     """The tasks that meet every condition given."""
     completed, priorities, tags = conditions.get("completed"), conditions.get("priorities"), conditions.get("tags")
     due_before, due_after = conditions.get("due_before"), conditions.get("due_after")
-    overdue, search = conditions.get("overdue"), conditions.get("search")
+    overdue, search, in_list = conditions.get("overdue"), conditions.get("search"), conditions.get("in_list")
     if completed is not None:
         tasks = tasks.filter(completed=completed)
     if priorities:
@@ -151,6 +152,11 @@ def task_filter(tasks: QuerySet[Task], **conditions: Unpack[TaskConditions]) -> 
         tasks = tasks.filter(late) if overdue else tasks.exclude(late)
     if search and search.strip():
         tasks = task_search(tasks, search)
+    if in_list == "inbox":
+        tasks = tasks.filter(list_id=None)
+    elif in_list is not None:  # one query: the Inbox's id means the tasks without a list of its owner
+        owner_of_inbox = TaskList.objects.filter(pk=in_list, inbox=True).values("user_id")
+        tasks = tasks.filter(Q(list_id=in_list) | Q(list_id=None, user_id__in=owner_of_inbox))
     return tasks
 
 
@@ -212,3 +218,36 @@ def tag_get(*, user_id: str, name: str) -> Tag:
 def task_many(*, ids: Iterable[int]) -> QuerySet[Task]:
     """Tasks by id, tombstones included (for callers that already checked ownership)."""
     return Task.objects.filter(pk__in=list(ids)).annotate(tag_names=speedups.tag_names()).order_by()
+
+
+def list_all(*, user_id: str) -> list[TaskList]:
+    """The user's live lists in their order, each with `open_count` and `overdue_count` (its pending
+    tasks, and those past due): two queries, the lists and one count of all of them."""
+    lists = list(TaskList.objects.filter(user_id=user_id, deleted_at=None))
+    return _counted(lists, user_id=user_id, tasks=Q())
+
+
+def list_get(*, user_id: str, list_id: int) -> TaskList:
+    task_list = TaskList.objects.filter(pk=list_id, user_id=user_id, deleted_at=None).first()
+    if task_list is None:
+        raise ListNotFound(list_id)
+    return _counted([task_list], user_id=user_id, tasks=list_condition(task_list.id, inbox=task_list.inbox))[0]
+
+
+def list_condition(list_id: int, *, inbox: bool) -> Q:
+    """The tasks of a list: the Inbox's are those without one."""
+    return Q(list_id=None) if inbox else Q(list_id=list_id)
+
+
+def _counted(lists: list[TaskList], *, user_id: str, tasks: Q) -> list[TaskList]:
+    pending = Task.objects.filter(tasks, user_id=user_id, deleted_at=None, completed=False)
+    rows = (
+        pending.values("list_id")
+        .annotate(open=Count("id"), overdue=Count("id", filter=Q(due_at__lt=timezone.now())))
+        .order_by()
+    )
+    counts: dict[int | None, tuple[int, int]] = {row["list_id"]: (row["open"], row["overdue"]) for row in rows}
+    for task_list in lists:
+        key = None if task_list.inbox else task_list.id
+        task_list.open_count, task_list.overdue_count = counts.get(key, (0, 0))  # type: ignore[attr-defined]
+    return lists

@@ -64,6 +64,10 @@ class TaskSerializer(RejectUnknownFieldsMixin, serializers.ModelSerializer):
     position = StrictIntegerField(
         required=False, min_value=-INT32, max_value=INT32, help_text="Manual order (ordering=position)."
     )
+    list_id = StrictIntegerField(
+        required=False, allow_null=True, min_value=1, max_value=2**63 - 1,
+        help_text="The task's list (GET /lists); null: the Inbox. Default the Inbox.",
+    )  # fmt: skip
 
     class Meta:
         model = Task
@@ -167,6 +171,7 @@ class ImportItemSerializer(TaskSerializer):
 
     created_at = serializers.DateTimeField(required=False)
     completed_at = serializers.DateTimeField(required=False, allow_null=True)
+    list_id = serializers.IntegerField(read_only=True, allow_null=True)  # ids of lists do not travel between users
 
 
 def _by_index(detail: Any) -> Any:

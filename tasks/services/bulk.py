@@ -13,7 +13,7 @@ from tasks.models import Task
 from tasks.selectors import task_many
 from tasks.services.tags import task_tags_add, task_tags_remove
 from tasks.services.tasks import completion, task_write, trash_cutoff
-from tasks.services.validation import clean_tags, clean_values, series_values
+from tasks.services.validation import NO_SUCH_LIST, clean_tags, clean_values, lists_for_tasks, series_values
 
 if TYPE_CHECKING:
     from tasks.selectors import TaggedTask
@@ -38,13 +38,23 @@ def task_create_many(*, user_id: str, items: Sequence[Mapping[str, Any]], zone: 
     if errors:
         raise BulkInvalid("tasks", errors)
     now = timezone.now()
-    tasks, names_of = [], []
-    for values, kept in rows:
-        names_of.append(values.pop("tags", []))
-        completed_at = kept.get("completed_at", now) if values.get("completed") else None
-        created_at = kept.get("created_at", now)
-        tasks.append(Task(user_id=user_id, created_at=created_at, updated_at=now, completed_at=completed_at, **values))
     with transaction.atomic():
+        wanted = sorted({values["list_id"] for values, _ in rows if values.get("list_id") is not None})
+        stored = lists_for_tasks(user_id=user_id, list_ids=wanted) if wanted else {}
+        unknown = {i: {"list_id": [NO_SUCH_LIST]} for i, (values, _) in enumerate(rows)
+                   if values.get("list_id") is not None and values["list_id"] not in stored}  # fmt: skip
+        if unknown:
+            raise BulkInvalid("tasks", unknown)
+        tasks, names_of = [], []
+        for values, kept in rows:
+            names_of.append(values.pop("tags", []))
+            if values.get("list_id") is not None:
+                values["list_id"] = stored[values["list_id"]]
+            completed_at = kept.get("completed_at", now) if values.get("completed") else None
+            created_at = kept.get("created_at", now)
+            tasks.append(
+                Task(user_id=user_id, created_at=created_at, updated_at=now, completed_at=completed_at, **values)
+            )
         Task.objects.bulk_create(tasks)
         by_names: dict[tuple[str, ...], list[int]] = {}
         for task, names in zip(tasks, names_of, strict=True):

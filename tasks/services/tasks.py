@@ -10,16 +10,16 @@ from zoneinfo import ZoneInfo
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import Case, F, Q, Value, When
+from django.db.models import Case, F, OuterRef, Q, Subquery, Value, When
 from django.utils import timezone
 
 from tasks import speedups
 from tasks.exceptions import TaskChanged, TaskNotFound
-from tasks.models import Task
+from tasks.models import Task, TaskList
 from tasks.recurrence import next_occurrence
 from tasks.selectors import task_exists, task_get
 from tasks.services.tags import task_tags_add, task_tags_set
-from tasks.services.validation import clean_values, series_values
+from tasks.services.validation import clean_values, list_for_task, series_values
 
 if TYPE_CHECKING:
     from tasks.selectors import TaggedTask
@@ -40,17 +40,19 @@ def task_create(
     due_at: datetime | None = None,
     recurrence: str | None = None,
     position: int = 0,
+    list_id: int | None = None,
     zone: ZoneInfo = UTC,
 ) -> Task:
-    """Create a task: one INSERT (plus the tag links when it has tags)."""
+    """Create a task: one INSERT (plus the tag links when it has tags, and a check of its list)."""
     values = clean_values(
         {"title": title, "description": description, "completed": completed, "priority": priority,
-         "tags": list(tags), "due_at": due_at, "recurrence": recurrence, "position": position}
+         "tags": list(tags), "due_at": due_at, "recurrence": recurrence, "position": position, "list_id": list_id}
     )  # fmt: skip
     values = series_values(values, zone=zone)
     names = values.pop("tags")
     now = timezone.now()
-    with transaction.atomic() if names else nullcontext():
+    with transaction.atomic() if names or list_id is not None else nullcontext():
+        values["list_id"] = list_for_task(user_id=user_id, list_id=values["list_id"])
         task = Task.objects.create(
             user_id=user_id, created_at=now, updated_at=now, completed_at=now if values["completed"] else None, **values
         )
@@ -78,7 +80,9 @@ def task_update(
     names = values.pop("tags", None)
     needs_current = _depends_on_current(values)
     now = timezone.now()
-    with transaction.atomic() if needs_current or names is not None else nullcontext():
+    with transaction.atomic() if needs_current or names is not None or "list_id" in values else nullcontext():
+        if "list_id" in values:
+            values["list_id"] = list_for_task(user_id=user_id, list_id=values["list_id"])
         if needs_current:
             current = _locked(user_id=user_id, task_id=task_id, if_match=if_match)
             values, if_match = _resolved(current, values, now=now, zone=zone, undated_start=undated_start), None
@@ -150,11 +154,17 @@ def task_restore(*, user_id: str, task_id: int) -> Task:
     now = timezone.now()
     task = task_write(
         user_id=user_id, task_id=task_id, now=now, live=False, condition=Q(deleted_at__gte=trash_cutoff(now)),
-        values={"deleted_at": None},
+        values={"deleted_at": None, "list_id": _live_list()},
     )  # fmt: skip
     if task is None:
         raise TaskNotFound(task_id)
     return task
+
+
+def _live_list() -> Subquery:
+    """A task's list while it is live, else NULL (the Inbox): a task restored on its own out of a list in
+    the trash comes back to the Inbox."""
+    return Subquery(TaskList.objects.filter(pk=OuterRef("list_id"), deleted_at=None).values("pk")[:1])
 
 
 def trash_cutoff(now: datetime | None = None) -> datetime:

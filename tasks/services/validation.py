@@ -10,7 +10,7 @@ from django.db.models import Field
 from django.utils import timezone
 
 from tasks.fields import EDITABLE_NAMES
-from tasks.models import PRIORITIES, Tag, Task
+from tasks.models import PRIORITIES, Tag, Task, TaskList
 from tasks.recurrence import RecurrenceError, first_occurrence, normalize_rule
 
 EDITABLE_FIELDS = EDITABLE_NAMES
@@ -59,10 +59,40 @@ def _clean_value(name: str, value: Any) -> Any:
             return normalize_rule(value) if isinstance(value, str) else normalize_rule("")
         except RecurrenceError as exc:
             raise ValidationError(str(exc)) from None
+    if name == "list_id":  # whose list it is, list_for_task decides
+        if value is not None and (not isinstance(value, int) or isinstance(value, bool) or value < 1):
+            raise ValidationError("Must be a list id, or null for the Inbox.")
+        return value
     if isinstance(value, str):
         value = value.strip()
     field = cast(Field, Task._meta.get_field(name))  # an EDITABLE_FIELDS name: a model field, no reverse relation
     return field.clean(value, None)
+
+
+NO_SUCH_LIST = "No such list."
+
+
+def list_for_task(*, user_id: str, list_id: int | None) -> int | None:
+    """The list a task of this user may be written to, as stored: None for the Inbox (by its id too).
+    Someone else's list, or one in the trash, is no such list (nothing told about it); the row stays
+    locked until the transaction ends, so it cannot go to the trash under the task being written."""
+    if list_id is None:
+        return None
+    found = lists_for_tasks(user_id=user_id, list_ids=[list_id])
+    if list_id not in found:
+        raise ValidationError({"list_id": [NO_SUCH_LIST]})
+    return found[list_id]
+
+
+def lists_for_tasks(*, user_id: str, list_ids: list[int]) -> dict[int, int | None]:
+    """list_for_task for several ids in one query: each live list of this user found, as stored."""
+    rows = (
+        TaskList.objects.select_for_update()
+        .filter(pk__in=list_ids, user_id=user_id, deleted_at=None)
+        .values_list("id", "inbox")
+        .order_by("id")
+    )
+    return {list_id: None if inbox else list_id for list_id, inbox in rows}
 
 
 def clean_values(values: Mapping[str, Any]) -> dict[str, Any]:
