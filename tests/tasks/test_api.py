@@ -1,5 +1,6 @@
 """The contract's Tasks section, row by row, through the HTTP stack."""
 
+import json
 from datetime import datetime
 
 import pytest
@@ -55,6 +56,19 @@ def test_list_rejects_a_completed_filter_that_is_not_a_boolean(api_a):
 
     assert response.status_code == 400
     assert "completed" in response.json()
+
+
+@pytest.mark.parametrize(
+    "path", ["/api/user-a/tasks", "/api/user-a/tags", "/api/user-a/conversations", "/api/user-a/tasks/export"]
+)
+def test_every_list_ignores_query_parameters_it_does_not_know(api_a, task_factory, path):
+    """A real frontend sends `?url_user_id=<id>` on every list call."""
+    task_factory(title="mine")
+
+    response = api_a.get(path, {"url_user_id": USER_A})
+
+    assert response.status_code == 200
+    assert json.loads(response.getvalue()) == json.loads(api_a.get(path).getvalue())
 
 
 def test_create_returns_201_and_the_task(api_a):
