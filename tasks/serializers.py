@@ -154,6 +154,14 @@ class BulkUpdateSerializer(RejectUnknownFieldsMixin, serializers.Serializer):
     )
 
 
+class CompletionSerializer(RejectUnknownFieldsMixin, serializers.Serializer):
+    """The body of PATCH …/complete: none (or {}) toggles; `completed` sets that state."""
+
+    completed = StrictBooleanField(
+        required=False, help_text="true completes the task (a repeating one moves on), false reopens it."
+    )
+
+
 class ImportItemSerializer(TaskSerializer):
     """A task from an export: its read-only fields are ignored, but created_at and completed_at are kept."""
 

@@ -30,6 +30,7 @@ from tasks.selectors import OrderKey
 from tasks.serializers import (
     BulkCreateSerializer,
     BulkUpdateSerializer,
+    CompletionSerializer,
     ImportItemSerializer,
     TagRenameSerializer,
     TaskSerializer,
@@ -160,9 +161,13 @@ LIST_PARAMS = LIST_FILTERS | {*PARAMS, "updated_since"}
         responses={204: None, **ERRORS, **NOT_FOUND, **CHANGED},
     ),
     complete=extend_schema(
-        summary="Toggle completion (a repeating task moves to its next occurrence)",
+        summary="Complete, reopen or toggle a task (a repeating task moves to its next occurrence)",
+        description='No body (or `{}`) toggles `completed`. `{"completed": true}` completes the task and '
+        '`{"completed": false}` reopens it, whatever its state, so a stale page cannot undo a completion '
+        "(a repeating task moves to its next occurrence on each completion: send If-Match to complete an "
+        "occurrence only once). Any other body is a 400 and changes nothing.",
         parameters=[TASK_ID, IF_MATCH, TIME_ZONE],
-        request=None,
+        request=CompletionSerializer,
         responses={200: TaskSerializer, 400: VALIDATION_ERROR, **ERRORS, **NOT_FOUND, **CHANGED},
     ),
     restore=extend_schema(
@@ -252,9 +257,14 @@ class TaskViewSet(CallerMixin, viewsets.GenericViewSet):
 
     @action(detail=True, methods=["patch"])
     def complete(self, request: Request, user_id: str, pk: str) -> Response:
-        task = services.task_toggle(
-            user_id=self.caller_id, task_id=int(pk), if_match=_if_match(request), zone=time_zone(request)
-        )
+        if request.body and not request.content_type:  # DRF would read a body without a type as none at all
+            raise UnsupportedMediaType("", detail="Send application/json, or no body to toggle.")
+        body = CompletionSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        task = services.task_set_completed(
+            user_id=self.caller_id, task_id=int(pk), completed=body.validated_data.get("completed"),
+            if_match=_if_match(request), zone=time_zone(request),
+        )  # fmt: skip
         return _with_etag(task)
 
     @action(detail=True, methods=["post"])

@@ -186,6 +186,66 @@ def test_complete_toggles_and_changes_updated_at(api_a, task_factory):
     assert first.json()["created_at"] == original["created_at"]
 
 
+def test_complete_with_an_empty_body_toggles(api_a, task_factory):
+    task = task_factory(completed=False)
+    url = f"/api/user-a/tasks/{task.id}/complete"
+
+    first = api_a.patch(url, b"", content_type="application/json")
+    second = api_a.patch(url, {}, format="json")
+
+    assert (first.status_code, second.status_code) == (200, 200)
+    assert (first.json()["completed"], second.json()["completed"]) == (True, False)
+
+
+@pytest.mark.parametrize("initially", [False, True], ids=["pending", "completed"])
+@pytest.mark.parametrize("wanted", [True, False], ids=["complete", "reopen"])
+def test_complete_with_a_completed_body_sets_that_state_idempotently(api_a, initially, wanted):
+    """A stale page that sends {"completed": true} for a task already complete must not reopen it."""
+    task = Task.objects.get(
+        pk=api_a.post("/api/user-a/tasks", {"title": "t", "completed": initially}, format="json").json()["id"]
+    )
+    url = f"/api/user-a/tasks/{task.id}/complete"
+
+    first = api_a.patch(url, {"completed": wanted}, format="json")
+    again = api_a.patch(url, {"completed": wanted}, format="json")
+
+    assert (first.status_code, again.status_code) == (200, 200)
+    assert first.json()["completed"] is again.json()["completed"] is wanted
+    task.refresh_from_db()
+    assert task.completed is wanted
+    assert (task.completed_at is not None) is wanted
+
+
+@pytest.mark.parametrize(
+    ("body", "content_type", "status"),
+    [
+        (b'{"completed": "true"}', "application/json", 400),
+        (b'{"completed": 1}', "application/json", 400),
+        (b'{"completed": null}', "application/json", 400),
+        (b'{"done": true}', "application/json", 400),
+        (b'{"completed": true, "title": "renamed"}', "application/json", 400),
+        (b"[]", "application/json", 400),
+        (b"true", "application/json", 400),
+        (b'{"completed": tru', "application/json", 400),
+        (b"completed=true", "application/x-www-form-urlencoded", 415),
+        (b'{"completed": true}', "text/plain", 415),
+        (b'{"completed": true}', None, 415),
+    ],
+    ids=["string", "number", "null", "unknown-key", "extra-key", "array", "bare-true", "malformed", "form",
+         "text-plain", "no-content-type"],
+)  # fmt: skip
+def test_complete_refuses_any_other_body_and_changes_nothing(api_a, task_factory, body, content_type, status):
+    task = task_factory(title="keep", completed=False)
+    before = api_a.get(f"/api/user-a/tasks/{task.id}").json()
+
+    response = api_a.generic("PATCH", f"/api/user-a/tasks/{task.id}/complete", body, content_type=content_type)
+
+    assert response.status_code == status
+    assert "application/json" in response["Content-Type"]
+    assert response.json()
+    assert api_a.get(f"/api/user-a/tasks/{task.id}").json() == before
+
+
 def test_trailing_slash_is_optional(api_a, task_factory):
     task = task_factory()
 
