@@ -258,6 +258,8 @@ CACHES = {
     else {"BACKEND": "django.core.cache.backends.db.DatabaseCache", "LOCATION": "django_cache"}
 }
 API_RATE = os.environ.get("API_RATE", "1200/min")
+# The OpenAPI schema (/api/schema/) is public: per client address (REMOTE_ADDR).
+SCHEMA_RATE = os.environ.get("SCHEMA_RATE", "60/min")
 
 # Tasks: deleted tasks stay restorable (and visible to sync as tombstones) this many days, until
 # `manage.py purge_tasks` removes them; a repeated Idempotency-Key replays its first response this long.
@@ -270,7 +272,7 @@ REST_FRAMEWORK = {
         "rest_framework.permissions.IsAuthenticated",
         "todo_project.permissions.IsPathUser",
     ],
-    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    "DEFAULT_PARSER_CLASSES": ["todo_project.parsers.JSONParser"],
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "EXCEPTION_HANDLER": "todo_project.exceptions.exception_handler",

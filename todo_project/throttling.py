@@ -83,3 +83,12 @@ class ChatRateThrottle(FixedWindowRateThrottle):
 
     def get_rate(self) -> str | None:
         return settings.CHAT_RATE or None
+
+
+class SchemaRateThrottle(FixedWindowRateThrottle):
+    """The public OpenAPI schema: SCHEMA_RATE per client address (no token needed to read it)."""
+
+    scope = "schema"
+
+    def get_rate(self) -> str | None:
+        return settings.SCHEMA_RATE or None
