@@ -73,3 +73,10 @@ def test_a_locked_out_attempt_hashes_no_password(client, staff, monkeypatch):
 
     assert [log_in(client, "staff", "wrong").status_code for _ in range(20)] == [429] * 20
     assert hashed == []  # a locked-out flood costs a database lookup, not a password hash
+
+
+def test_a_forged_forwarded_for_header_does_not_escape_the_lockout(client, staff):
+    for n in range(settings.AXES_FAILURE_LIMIT):
+        client.post(LOGIN, {"username": f"guess-{n}", "password": "wrong"}, HTTP_X_FORWARDED_FOR=f"10.0.0.{n}")
+
+    assert log_in(client, "staff", PASSWORD, address="127.0.0.1").status_code == 429

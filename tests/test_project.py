@@ -174,3 +174,15 @@ def test_schema_is_throttled_per_client_address_with_a_json_429(client, settings
     assert "detail" in refused.json()
     assert int(refused["Retry-After"]) > 0
     assert client.get("/api/schema/", REMOTE_ADDR="203.0.113.8").status_code == 200  # another address
+
+
+@pytest.mark.django_db
+def test_a_forged_forwarded_for_header_does_not_reset_the_schemas_rate(client, settings):
+    settings.SCHEMA_RATE = "2/min"
+
+    statuses = [
+        client.get("/api/schema/", REMOTE_ADDR="203.0.113.7", HTTP_X_FORWARDED_FOR=f"10.0.0.{n}").status_code
+        for n in range(3)
+    ]
+
+    assert statuses == [200, 200, 429]
