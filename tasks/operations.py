@@ -107,7 +107,7 @@ def task_find(
 
 def task_complete(*, user_id: str, task_id: int, zone: ZoneInfo = UTC) -> dict[str, Any]:
     """Complete the task; a repeating one moves on, and its summary says when it is next due (next_due_at)."""
-    task = services.task_update(user_id=user_id, task_id=task_id, zone=zone, completed=True)
+    task = services.task_set_completed(user_id=user_id, task_id=task_id, zone=zone, completed=True)
     summary = task_summary(task, "completed", zone)
     if not task.completed and "due_at" in summary:
         summary["next_due_at"] = summary.pop("due_at")

@@ -166,12 +166,20 @@ class BulkUpdateSerializer(RejectUnknownFieldsMixin, serializers.Serializer):
     )
 
 
+class CompletionSerializer(RejectUnknownFieldsMixin, serializers.Serializer):
+    """The body of PATCH …/complete: none (or {}) toggles; `completed` sets that state."""
+
+    completed = StrictBooleanField(
+        required=False, help_text="true completes the task (a repeating one moves on), false reopens it."
+    )
+
+
 class ImportItemSerializer(TaskSerializer):
     """A task from an export: its read-only fields are ignored, but created_at and completed_at are kept."""
 
     created_at = serializers.DateTimeField(required=False)
     completed_at = serializers.DateTimeField(required=False, allow_null=True)
-    list_id = serializers.IntegerField(read_only=True, allow_null=True)  # ids of lists do not travel between users
+    list_id = StrictIntegerField(read_only=True, allow_null=True)  # ids of lists do not travel between users
 
 
 def _by_index(detail: Any) -> Any:

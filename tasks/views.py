@@ -1,7 +1,6 @@
 """The tasks REST API: a thin adapter over tasks.services, tasks.selectors and tasks.filters."""
 
 import re
-from collections.abc import Collection
 from datetime import datetime
 from typing import Any, cast
 
@@ -31,6 +30,7 @@ from tasks.selectors import OrderKey
 from tasks.serializers import (
     BulkCreateSerializer,
     BulkUpdateSerializer,
+    CompletionSerializer,
     ImportItemSerializer,
     TagRenameSerializer,
     TaskSerializer,
@@ -119,15 +119,18 @@ def _idempotent(request: Request, respond: Any) -> Response:
     return Response(data, status=code, headers={"Idempotent-Replayed": "true"} if replayed else {})
 
 
-def _reject_unknown_params(request: Request, allowed: Collection[str]) -> None:
-    unknown = sorted(set(request.query_params) - set(allowed))
-    if unknown:
-        raise ValidationError({name: ["Unknown query parameter."] for name in unknown})
+# The list's query parameters. Others (a frontend's own, e.g. ?url_user_id=) are ignored, as the
+# contract says; a known one with a bad value is a 400.
+LIST_FILTERS = frozenset(TaskFilter.base_filters)
+LIST_PARAMS = LIST_FILTERS | {*PARAMS, "updated_since"}
 
 
 @extend_schema_view(
     list=extend_schema(
         summary="List tasks (filter, search, sort, paginate, sync)",
+        description="Without parameters: a plain array of the user's tasks, newest first. Query parameters "
+        "the list does not know (a frontend's own, e.g. `url_user_id`) are ignored; a known one with an "
+        "invalid value is a 400 naming it.",
         parameters=[*PAGINATION_PARAMS, SYNC_PARAM],
         responses={200: LIST_RESPONSE, 400: VALIDATION_ERROR, **ERRORS},
     ),
@@ -158,9 +161,13 @@ def _reject_unknown_params(request: Request, allowed: Collection[str]) -> None:
         responses={204: None, **ERRORS, **NOT_FOUND, **CHANGED},
     ),
     complete=extend_schema(
-        summary="Toggle completion (a repeating task moves to its next occurrence)",
+        summary="Complete, reopen or toggle a task (a repeating task moves to its next occurrence)",
+        description='No body (or `{}`) toggles `completed`. `{"completed": true}` completes the task and '
+        '`{"completed": false}` reopens it, whatever its state, so a stale page cannot undo a completion '
+        "(a repeating task moves to its next occurrence on each completion: send If-Match to complete an "
+        "occurrence only once). Any other body is a 400 and changes nothing.",
         parameters=[TASK_ID, IF_MATCH, TIME_ZONE],
-        request=None,
+        request=CompletionSerializer,
         responses={200: TaskSerializer, 400: VALIDATION_ERROR, **ERRORS, **NOT_FOUND, **CHANGED},
     ),
     restore=extend_schema(
@@ -183,13 +190,12 @@ class TaskViewSet(CallerMixin, viewsets.GenericViewSet):
     lookup_value_regex = r"[0-9]+"
 
     def list(self, request: Request, user_id: str) -> Response:
-        if not request.query_params:  # the contract's plain list: no filter set to build
+        if not LIST_PARAMS.intersection(request.query_params):  # the contract's plain list: no filter set to build
             return Response(TaskSerializer(selectors.task_list_all(user_id=self.caller_id), many=True).data)
         pagination = TaskPagination(request)
         if "updated_since" in request.query_params:
             return self._changes(request, pagination)
         filters = task_query(user_id=self.caller_id, params=request.query_params)
-        _reject_unknown_params(request, {*filters.filters, *PARAMS})
         if not filters.is_valid():
             raise ValidationError(filters.errors)
         tasks, keys = filters.ordered(), filters.ordering_keys()
@@ -198,7 +204,7 @@ class TaskViewSet(CallerMixin, viewsets.GenericViewSet):
         return Response(TaskSerializer(tasks, many=True).data)
 
     def _changes(self, request: Request, pagination: TaskPagination) -> Response:
-        others = sorted(set(request.query_params) - {"updated_since", *PARAMS})
+        others = sorted(LIST_FILTERS.intersection(request.query_params))
         if others:
             raise ValidationError(
                 {"updated_since": [f"Combines only with limit, cursor and offset, not with {', '.join(others)}."]}
@@ -251,9 +257,14 @@ class TaskViewSet(CallerMixin, viewsets.GenericViewSet):
 
     @action(detail=True, methods=["patch"])
     def complete(self, request: Request, user_id: str, pk: str) -> Response:
-        task = services.task_toggle(
-            user_id=self.caller_id, task_id=int(pk), if_match=_if_match(request), zone=time_zone(request)
-        )
+        if request.body and not request.content_type:  # DRF would read a body without a type as none at all
+            raise UnsupportedMediaType("", detail="Send application/json, or no body to toggle.")
+        body = CompletionSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        task = services.task_set_completed(
+            user_id=self.caller_id, task_id=int(pk), completed=body.validated_data.get("completed"),
+            if_match=_if_match(request), zone=time_zone(request),
+        )  # fmt: skip
         return _with_etag(task)
 
     @action(detail=True, methods=["post"])
@@ -306,7 +317,6 @@ class TaskViewSet(CallerMixin, viewsets.GenericViewSet):
         if fmt not in exporting.EXPORT_FORMATS:
             raise ValidationError({"format": [f"Use one of {', '.join(exporting.EXPORT_FORMATS)}."]})
         filters = task_query(user_id=self.caller_id, params=request.query_params)
-        _reject_unknown_params(request, {*filters.filters, "format"})
         if not filters.is_valid():
             raise ValidationError(filters.errors)
         tasks = filters.ordered().iterator(chunk_size=500)

@@ -113,6 +113,20 @@ def test_completing_a_repeating_task_moves_it_to_the_next_occurrence(api_a, fron
 
 
 @pytest.mark.parametrize("front", FRONTS)
+def test_completing_a_completed_task_leaves_it_completed(api_a, front):
+    """Completion sets the state on every front (REST with {"completed": true}); only REST's bare PATCH toggles."""
+    task = services.task_create(user_id=USER_A, title="Task", completed=True)
+
+    if front == "rest":
+        response = api_a.patch(f"/api/{USER_A}/tasks/{task.id}/complete", {"completed": True}, format="json")
+        assert response.status_code == 200
+    else:
+        assert ok(front, (chat_tool if front == "chat" else mcp_tool)("complete_task", task_id=task.id))
+
+    assert only_task().completed is True
+
+
+@pytest.mark.parametrize("front", FRONTS)
 @pytest.mark.parametrize(
     "fields", [{"title": "  "}, {"title": "x" * 201}, {"tags": ["a/b"]}, {"recurrence": "FREQ=HOURLY"}], ids=str
 )

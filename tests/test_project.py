@@ -1,5 +1,6 @@
 """Project-level behaviour: health, the OpenAPI schema and docs, settings from the environment."""
 
+import json
 import os
 import subprocess
 import sys
@@ -140,3 +141,48 @@ def test_docs_page_loads(client):
 
     assert response.status_code == 200
     assert b"swagger-ui" in response.content.lower()
+
+
+@pytest.mark.django_db
+def test_schema_is_generated_once_per_process_and_format(client, monkeypatch):
+    from drf_spectacular.generators import SchemaGenerator
+
+    from todo_project.views import SchemaView
+
+    monkeypatch.setattr(SchemaView, "_rendered", {})  # as in a new process
+    generated = []
+    original = SchemaGenerator.get_schema
+    monkeypatch.setattr(SchemaGenerator, "get_schema", lambda self, **kw: generated.append(1) or original(self, **kw))
+
+    yaml_answers = [client.get("/api/schema/").content for _ in range(3)]
+    json_answers = [client.get("/api/schema/", HTTP_ACCEPT="application/json").content for _ in range(2)]
+
+    assert len(generated) == 2  # once for YAML, once for JSON
+    assert len(set(yaml_answers)) == len(set(json_answers)) == 1
+    assert yaml.safe_load(yaml_answers[0])["paths"].keys() == json.loads(json_answers[0])["paths"].keys()
+
+
+@pytest.mark.django_db
+def test_schema_is_throttled_per_client_address_with_a_json_429(client, settings):
+    settings.SCHEMA_RATE = "2/min"
+
+    answers = [client.get("/api/schema/", REMOTE_ADDR="203.0.113.7").status_code for _ in range(3)]
+    refused = client.get("/api/schema/", REMOTE_ADDR="203.0.113.7")
+
+    assert answers == [200, 200, 429]
+    assert refused["Content-Type"] == "application/json"
+    assert "detail" in refused.json()
+    assert int(refused["Retry-After"]) > 0
+    assert client.get("/api/schema/", REMOTE_ADDR="203.0.113.8").status_code == 200  # another address
+
+
+@pytest.mark.django_db
+def test_a_forged_forwarded_for_header_does_not_reset_the_schemas_rate(client, settings):
+    settings.SCHEMA_RATE = "2/min"
+
+    statuses = [
+        client.get("/api/schema/", REMOTE_ADDR="203.0.113.7", HTTP_X_FORWARDED_FOR=f"10.0.0.{n}").status_code
+        for n in range(3)
+    ]
+
+    assert statuses == [200, 200, 429]

@@ -10,6 +10,7 @@ Two key families are accepted, chosen by the token's `alg`:
 
 import base64
 import json
+import logging
 import threading
 import time
 from dataclasses import dataclass, field
@@ -32,6 +33,7 @@ USER_ID_CLAIMS = ("sub", "user.id", "userId", "id")
 MAX_TOKEN_BYTES = 8192
 MAX_USER_ID_LENGTH = 255  # what Task.user_id holds
 JWKS_RETRY_SECONDS = 5
+logger = logging.getLogger(__name__)
 
 
 class InvalidToken(Exception):
@@ -226,7 +228,8 @@ def _strict_header_and_payload(token: str) -> dict[str, Any]:
 def _jwks_key(kid: Any) -> jwt.PyJWK:
     cache = jwks_cache()
     if cache is None:
-        raise InvalidToken("Asymmetric tokens are not accepted: no Better Auth JWKS is configured.")
+        logger.warning("An asymmetric token was refused: no Better Auth JWKS is configured (BETTER_AUTH_URL).")
+        raise InvalidToken("Token is invalid.")
     if not isinstance(kid, str) or not kid:
         raise InvalidToken("Token has no key id (kid).")
     key = cache.get(kid)
@@ -280,10 +283,9 @@ class BetterAuthJWTAuthentication(BaseAuthentication):
             return verify_token(token), token
         except InvalidToken as exc:
             raise exceptions.AuthenticationFailed(str(exc)) from None
-        except SigningKeysUnavailable:
-            raise ServiceUnavailable(
-                "Cannot verify the token: Better Auth's signing keys (JWKS) are unreachable. Try again shortly."
-            ) from None
+        except SigningKeysUnavailable as exc:
+            logger.warning("Better Auth's JWKS is unreachable: %s", exc)
+            raise ServiceUnavailable("Cannot verify the token right now. Try again shortly.") from None
 
     def authenticate_header(self, request: Request) -> str:
         return f'{self.keyword} realm="api"'

@@ -78,6 +78,7 @@ INSTALLED_APPS = [
     "tasks",
     "chat",
     "mcp_server",
+    "axes",  # the admin login's lockout
 ]
 
 MIDDLEWARE = [
@@ -92,6 +93,7 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "csp.middleware.CSPMiddleware",
+    "axes.middleware.AxesMiddleware",  # last, as django-axes asks: turns a lockout into its 429 answer
 ]
 
 # Content-Security-Policy on every response: the admin and the API docs load only their own scripts
@@ -179,6 +181,16 @@ elif DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     }
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
+# The admin's login (the one password form here): after ADMIN_LOGIN_FAILURE_LIMIT failures from one
+# address, or for one user name, further attempts are refused with 429 for ADMIN_LOGIN_COOLOFF_MINUTES,
+# before any password is hashed (django-axes, attempts stored in the database). The address is the
+# client's as the throttles see it (NUM_PROXIES).
+AUTHENTICATION_BACKENDS = ["axes.backends.AxesStandaloneBackend", "django.contrib.auth.backends.ModelBackend"]
+AXES_FAILURE_LIMIT = get_int_from_env("ADMIN_LOGIN_FAILURE_LIMIT", 5)
+AXES_COOLOFF_TIME = timedelta(minutes=get_int_from_env("ADMIN_LOGIN_COOLOFF_MINUTES", 15))
+AXES_LOCKOUT_PARAMETERS = ["ip_address", "username"]
+AXES_CLIENT_IP_CALLABLE = "todo_project.throttling.client_address"
+
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
@@ -258,6 +270,8 @@ CACHES = {
     else {"BACKEND": "django.core.cache.backends.db.DatabaseCache", "LOCATION": "django_cache"}
 }
 API_RATE = os.environ.get("API_RATE", "1200/min")
+# The OpenAPI schema (/api/schema/) is public: per client address (REMOTE_ADDR).
+SCHEMA_RATE = os.environ.get("SCHEMA_RATE", "60/min")
 
 # Tasks: deleted tasks stay restorable (and visible to sync as tombstones) this many days, until
 # `manage.py purge_tasks` removes them; a repeated Idempotency-Key replays its first response this long.
@@ -270,7 +284,7 @@ REST_FRAMEWORK = {
         "rest_framework.permissions.IsAuthenticated",
         "todo_project.permissions.IsPathUser",
     ],
-    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    "DEFAULT_PARSER_CLASSES": ["todo_project.parsers.JSONParser"],
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "EXCEPTION_HANDLER": "todo_project.exceptions.exception_handler",
@@ -278,6 +292,9 @@ REST_FRAMEWORK = {
     "DEFAULT_METADATA_CLASS": None,  # OPTIONS answers 405 (CORS preflights are answered before the views)
     "UNAUTHENTICATED_USER": None,
     "URL_FORMAT_OVERRIDE": None,  # ?format= is the export's parameter
+    # Proxies in front that append to X-Forwarded-For; 0: the client's address is REMOTE_ADDR (a header
+    # the client writes itself never decides it).
+    "NUM_PROXIES": get_int_from_env("NUM_PROXIES", 0),
 }
 
 SPECTACULAR_SETTINGS = {
@@ -315,8 +332,12 @@ LOGGING = {
         # The request line says it all; Django's own 4xx warnings would repeat it.
         "django.request": {"level": "ERROR"},
         "todo.requests": {"level": "INFO" if LOG_FORMAT == "json" else "WARNING"},
-        # Chatty libraries; the MCP SDK announces each /mcp request's session in three INFO lines.
-        **{name: {"level": "WARNING"} for name in ["httpx", "httpx2", "openai", "openai.agents", "mcp.server"]},
+        # Chatty libraries; the MCP SDK announces each /mcp request's session in three INFO lines, django-axes
+        # its version at every start.
+        **{
+            name: {"level": "WARNING"}
+            for name in ["httpx", "httpx2", "openai", "openai.agents", "mcp.server", "axes.apps"]
+        },
     },
 }
 

@@ -1,4 +1,5 @@
-"""Per-user rates, counted in the shared cache (Redis, or the database) so every worker agrees."""
+"""Per-user rates, counted in the shared cache (Redis, or the database) so every worker agrees, and the
+client address that per-address limits key on."""
 
 import threading
 import time
@@ -6,7 +7,8 @@ from typing import TYPE_CHECKING
 
 import redis
 from django.conf import settings
-from rest_framework.throttling import UserRateThrottle
+from django.http import HttpRequest
+from rest_framework.throttling import BaseThrottle, UserRateThrottle
 
 if TYPE_CHECKING:  # DRF imports this module while rest_framework.views is still loading
     from rest_framework.request import Request
@@ -83,3 +85,18 @@ class ChatRateThrottle(FixedWindowRateThrottle):
 
     def get_rate(self) -> str | None:
         return settings.CHAT_RATE or None
+
+
+class SchemaRateThrottle(FixedWindowRateThrottle):
+    """The public OpenAPI schema: SCHEMA_RATE per client address (no token needed to read it)."""
+
+    scope = "schema"
+
+    def get_rate(self) -> str | None:
+        return settings.SCHEMA_RATE or None
+
+
+def client_address(request: HttpRequest) -> str:
+    """The client's address as DRF's throttles see it (REMOTE_ADDR, or with NUM_PROXIES the address the
+    outermost proxy saw): the schema's throttle and the admin login's lockout key on it alike."""
+    return BaseThrottle().get_ident(request)  # type: ignore[arg-type]  # it reads only request.META

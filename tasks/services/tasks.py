@@ -1,4 +1,5 @@
-"""Writes of one task: create, update (completion included), toggle, delete, restore, and the purge of the trash.
+"""Writes of one task: create, update (completion included), toggle or set completion, delete, restore, and the
+purge of the trash.
 
 Every change of a task goes through `task_write`, one UPDATE scoped by the owner."""
 
@@ -138,6 +139,21 @@ def task_toggle(
         user_id=user_id, task_id=task_id, now=now, if_match=if_match, condition=FLIPS_IN_PLACE, values=flip
     )
     return task or task_update(user_id=user_id, task_id=task_id, if_match=if_match, zone=zone, completed=True)
+
+
+def task_set_completed(
+    *,
+    user_id: str,
+    task_id: int,
+    completed: bool | None,
+    if_match: Collection[datetime] | None = None,
+    zone: ZoneInfo = UTC,
+) -> Task:
+    """Complete (True) or reopen (False) the task, idempotently, as an update of `completed` does;
+    None flips it (`task_toggle`). Completing a pending repeating task moves it to its next occurrence."""
+    if completed is None:
+        return task_toggle(user_id=user_id, task_id=task_id, if_match=if_match, zone=zone)
+    return task_update(user_id=user_id, task_id=task_id, if_match=if_match, zone=zone, completed=completed)
 
 
 def task_delete(*, user_id: str, task_id: int, if_match: Collection[datetime] | None = None) -> Task:

@@ -1,5 +1,6 @@
 """The contract's Tasks section, row by row, through the HTTP stack."""
 
+import json
 from datetime import datetime
 
 import pytest
@@ -55,6 +56,19 @@ def test_list_rejects_a_completed_filter_that_is_not_a_boolean(api_a):
 
     assert response.status_code == 400
     assert "completed" in response.json()
+
+
+@pytest.mark.parametrize(
+    "path", ["/api/user-a/tasks", "/api/user-a/tags", "/api/user-a/conversations", "/api/user-a/tasks/export"]
+)
+def test_every_list_ignores_query_parameters_it_does_not_know(api_a, task_factory, path):
+    """A real frontend sends `?url_user_id=<id>` on every list call."""
+    task_factory(title="mine")
+
+    response = api_a.get(path, {"url_user_id": USER_A})
+
+    assert response.status_code == 200
+    assert json.loads(response.getvalue()) == json.loads(api_a.get(path).getvalue())
 
 
 def test_create_returns_201_and_the_task(api_a):
@@ -170,6 +184,66 @@ def test_complete_toggles_and_changes_updated_at(api_a, task_factory):
     assert second.json()["completed"] is False
     assert _parse(first.json()["updated_at"]) > _parse(original["updated_at"])
     assert first.json()["created_at"] == original["created_at"]
+
+
+def test_complete_with_an_empty_body_toggles(api_a, task_factory):
+    task = task_factory(completed=False)
+    url = f"/api/user-a/tasks/{task.id}/complete"
+
+    first = api_a.patch(url, b"", content_type="application/json")
+    second = api_a.patch(url, {}, format="json")
+
+    assert (first.status_code, second.status_code) == (200, 200)
+    assert (first.json()["completed"], second.json()["completed"]) == (True, False)
+
+
+@pytest.mark.parametrize("initially", [False, True], ids=["pending", "completed"])
+@pytest.mark.parametrize("wanted", [True, False], ids=["complete", "reopen"])
+def test_complete_with_a_completed_body_sets_that_state_idempotently(api_a, initially, wanted):
+    """A stale page that sends {"completed": true} for a task already complete must not reopen it."""
+    task = Task.objects.get(
+        pk=api_a.post("/api/user-a/tasks", {"title": "t", "completed": initially}, format="json").json()["id"]
+    )
+    url = f"/api/user-a/tasks/{task.id}/complete"
+
+    first = api_a.patch(url, {"completed": wanted}, format="json")
+    again = api_a.patch(url, {"completed": wanted}, format="json")
+
+    assert (first.status_code, again.status_code) == (200, 200)
+    assert first.json()["completed"] is again.json()["completed"] is wanted
+    task.refresh_from_db()
+    assert task.completed is wanted
+    assert (task.completed_at is not None) is wanted
+
+
+@pytest.mark.parametrize(
+    ("body", "content_type", "status"),
+    [
+        (b'{"completed": "true"}', "application/json", 400),
+        (b'{"completed": 1}', "application/json", 400),
+        (b'{"completed": null}', "application/json", 400),
+        (b'{"done": true}', "application/json", 400),
+        (b'{"completed": true, "title": "renamed"}', "application/json", 400),
+        (b"[]", "application/json", 400),
+        (b"true", "application/json", 400),
+        (b'{"completed": tru', "application/json", 400),
+        (b"completed=true", "application/x-www-form-urlencoded", 415),
+        (b'{"completed": true}', "text/plain", 415),
+        (b'{"completed": true}', None, 415),
+    ],
+    ids=["string", "number", "null", "unknown-key", "extra-key", "array", "bare-true", "malformed", "form",
+         "text-plain", "no-content-type"],
+)  # fmt: skip
+def test_complete_refuses_any_other_body_and_changes_nothing(api_a, task_factory, body, content_type, status):
+    task = task_factory(title="keep", completed=False)
+    before = api_a.get(f"/api/user-a/tasks/{task.id}").json()
+
+    response = api_a.generic("PATCH", f"/api/user-a/tasks/{task.id}/complete", body, content_type=content_type)
+
+    assert response.status_code == status
+    assert "application/json" in response["Content-Type"]
+    assert response.json()
+    assert api_a.get(f"/api/user-a/tasks/{task.id}").json() == before
 
 
 def test_trailing_slash_is_optional(api_a, task_factory):

@@ -316,7 +316,7 @@ def test_search_ranks_the_best_match_first_on_postgresql(api_a):
         ({"ordering": "owner"}, "ordering"),
         ({"ordering": "-id"}, "ordering"),
         ({"due_before": "soon"}, "due_before"),
-        ({"colour": "red"}, "colour"),
+        ({"completed": "maybe", "url_user_id": "user-a"}, "completed"),
         ({"limit": "0"}, "limit"),
         ({"limit": "501"}, "limit"),
         ({"limit": "ten"}, "limit"),
@@ -326,14 +326,45 @@ def test_search_ranks_the_best_match_first_on_postgresql(api_a):
         ({"updated_since": "yesterday"}, "updated_since"),
         ({"updated_since": "2026-01-01T00:00:00"}, "updated_since"),
         ({"updated_since": "2026-01-01T00:00:00Z", "tag": "x"}, "updated_since"),
+        ({"updated_since": "2026-01-01T00:00:00Z", "search": "x", "url_user_id": "user-a"}, "updated_since"),
     ],
     ids=lambda value: json.dumps(value) if isinstance(value, dict) else None,
 )
-def test_unknown_or_invalid_query_values_are_a_400_naming_the_parameter(api_a, query, param):
+def test_invalid_query_values_are_a_400_naming_the_parameter(api_a, query, param):
     response = api_a.get(TASKS, query)
 
     assert response.status_code == 400
     assert param in response.json()
+    assert "url_user_id" not in response.json()
+
+
+@pytest.mark.parametrize(
+    ("known", "expected"),
+    [
+        ({}, ["Pending", "Done"]),
+        ({"completed": "true"}, ["Done"]),
+        ({"ordering": "title", "limit": "10"}, ["Done", "Pending"]),
+    ],
+    ids=["plain", "filtered", "paginated"],
+)
+def test_query_parameters_the_list_does_not_know_are_ignored(api_a, known, expected):
+    create(api_a, title="Done", completed=True)
+    create(api_a, title="Pending")
+
+    with_unknown = api_a.get(TASKS, {**known, "url_user_id": "user-a", "_": "1700000000"})
+
+    assert with_unknown.json() == api_a.get(TASKS, known).json()
+    assert titles(with_unknown) == expected
+
+
+def test_sync_ignores_query_parameters_it_does_not_know(api_a):
+    since = (timezone.now() - timedelta(seconds=1)).isoformat()
+    task = create(api_a, title="changed")
+
+    response = api_a.get(TASKS, {"updated_since": since, "url_user_id": "user-a"})
+
+    assert response.status_code == 200
+    assert [item["id"] for item in response.json()] == [task["id"]]
 
 
 # Pagination -------------------------------------------------------------------------------------
@@ -746,6 +777,14 @@ def test_export_takes_the_list_filters(api_a, exported):
     body = json.loads(b"".join(api_a.get(f"{TASKS}/export", {"completed": "true"}).streaming_content))
 
     assert [task["title"] for task in body] == ["Done thing"]
+
+
+def test_export_ignores_query_parameters_it_does_not_know(api_a, exported):
+    response = api_a.get(f"{TASKS}/export", {"completed": "true", "url_user_id": "user-a"})
+
+    assert response.status_code == 200
+    assert [task["title"] for task in json.loads(b"".join(response.streaming_content))] == ["Done thing"]
+    assert api_a.get(f"{TASKS}/export", {"completed": "maybe", "url_user_id": "user-a"}).status_code == 400
 
 
 @pytest.mark.parametrize(
