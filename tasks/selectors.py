@@ -5,7 +5,7 @@ import re
 from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import TYPE_CHECKING, Literal, TypedDict
+from typing import TYPE_CHECKING, Any, Literal, TypedDict
 
 from django.contrib.postgres.search import SearchQuery, SearchRank, SearchVector
 from django.db import connection
@@ -15,7 +15,7 @@ from typing_extensions import Unpack
 
 from tasks import speedups
 from tasks.exceptions import ListNotFound, TagNotFound, TaskNotFound
-from tasks.models import PRIORITIES, Tag, Task, TaskList
+from tasks.models import MAX_DEPTH, PRIORITIES, Tag, Task, TaskList
 
 if TYPE_CHECKING:
     from django_stubs_ext import WithAnnotations
@@ -129,6 +129,7 @@ class TaskConditions(TypedDict, total=False):
     overdue: bool | None
     search: str | None
     in_list: int | Literal["inbox"] | None  # a list's id (the Inbox's too), or "inbox"
+    parent: int | Literal["none"] | None  # a task's id (its subtasks), or "none" (top-level tasks)
 
 
 def task_filter(tasks: QuerySet[Task], **conditions: Unpack[TaskConditions]) -> QuerySet[Task]:
@@ -136,6 +137,7 @@ def task_filter(tasks: QuerySet[Task], **conditions: Unpack[TaskConditions]) -> 
     completed, priorities, tags = conditions.get("completed"), conditions.get("priorities"), conditions.get("tags")
     due_before, due_after = conditions.get("due_before"), conditions.get("due_after")
     overdue, search, in_list = conditions.get("overdue"), conditions.get("search"), conditions.get("in_list")
+    parent = conditions.get("parent")
     if completed is not None:
         tasks = tasks.filter(completed=completed)
     if priorities:
@@ -157,6 +159,8 @@ def task_filter(tasks: QuerySet[Task], **conditions: Unpack[TaskConditions]) -> 
     elif in_list is not None:  # one query: the Inbox's id means the tasks without a list of its owner
         owner_of_inbox = TaskList.objects.filter(pk=in_list, inbox=True).values("user_id")
         tasks = tasks.filter(Q(list_id=in_list) | Q(list_id=None, user_id__in=owner_of_inbox))
+    if parent is not None:
+        tasks = tasks.filter(parent_id=None if parent == "none" else parent)
     return tasks
 
 
@@ -182,6 +186,30 @@ def task_get(*, user_id: str, task_id: int) -> Task:
     if task is None:
         raise TaskNotFound(task_id)
     return task
+
+
+def descendants(task_ids: Iterable[int] | QuerySet[Any]) -> Q:
+    """The subtasks of these tasks, and theirs (every level below them): one condition, no recursion."""
+    level: Any = task_ids if isinstance(task_ids, QuerySet) else list(task_ids)
+    condition = Q()
+    for _ in range(MAX_DEPTH - 1):
+        condition |= Q(parent_id__in=level)
+        level = Task.objects.filter(parent_id__in=level).values("id")
+    return condition
+
+
+def task_subtree(*, user_id: str, task_id: int) -> list[Task]:
+    """The live task and its live subtasks at every level, with their tag names, siblings by position:
+    one query (the depth is bounded, see services.subtasks). TaskNotFound when the task is not live."""
+    tasks = (
+        Task.objects.filter(Q(pk=task_id) | descendants([task_id]), user_id=user_id, deleted_at=None)
+        .annotate(tag_names=speedups.tag_names())
+        .order_by("position", "id")
+    )
+    found: list[Task] = list(tasks)
+    if not any(task.id == task_id for task in found):
+        raise TaskNotFound(task_id)
+    return found
 
 
 def task_exists(*, user_id: str, task_id: int, deleted: bool = False) -> bool:

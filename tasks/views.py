@@ -34,9 +34,11 @@ from tasks.serializers import (
     ImportItemSerializer,
     TagRenameSerializer,
     TaskSerializer,
+    TaskTreeSerializer,
     TombstoneSerializer,
     etag_versions,
     render_change,
+    render_subtree,
     task_etag,
 )
 from todo_project.api import ERRORS, VALIDATION_ERROR, CallerMixin, ErrorSerializer, time_zone, time_zone_parameter
@@ -94,6 +96,14 @@ LIST_RESPONSE = PolymorphicProxySerializer(
 )
 
 
+INCLUDE = OpenApiParameter(
+    "include", str, enum=["subtasks"], description="subtasks: the task with its subtasks nested (every level)."
+)
+TASK_OR_TREE = PolymorphicProxySerializer(
+    component_name="TaskOrTree", serializers=[TaskSerializer, TaskTreeSerializer], resource_type_field_name=None
+)
+
+
 def _if_match(request: Request) -> list[datetime] | None:
     header = request.headers.get("If-Match")
     return None if header is None else etag_versions(header)
@@ -141,8 +151,14 @@ LIST_PARAMS = LIST_FILTERS | {*PARAMS, "updated_since"}
     ),
     retrieve=extend_schema(
         summary="Get a task",
-        parameters=[TASK_ID, OpenApiParameter("If-None-Match", str, OpenApiParameter.HEADER)],
-        responses={200: TaskSerializer, 304: OpenApiResponse(description="Not modified"), **ERRORS, **NOT_FOUND},
+        parameters=[TASK_ID, OpenApiParameter("If-None-Match", str, OpenApiParameter.HEADER), INCLUDE],
+        responses={
+            200: TASK_OR_TREE,
+            304: OpenApiResponse(description="Not modified"),
+            400: VALIDATION_ERROR,
+            **ERRORS,
+            **NOT_FOUND,
+        },
     ),
     update=extend_schema(
         summary="Update a task (partial)",
@@ -232,6 +248,12 @@ class TaskViewSet(CallerMixin, viewsets.GenericViewSet):
         return response
 
     def retrieve(self, request: Request, user_id: str, pk: str) -> Response:
+        if "include" in request.query_params:  # the task with its subtree (no ETag: it covers the task only)
+            if request.query_params["include"] != "subtasks":
+                raise ValidationError({"include": ["Must be subtasks."]})
+            return Response(
+                render_subtree(selectors.task_subtree(user_id=self.caller_id, task_id=int(pk)), root=int(pk))
+            )
         task = selectors.task_get(user_id=self.caller_id, task_id=int(pk))
         known = request.headers.get("If-None-Match")
         if known is not None:

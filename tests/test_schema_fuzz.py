@@ -39,7 +39,10 @@ def authorization(db) -> Iterator[dict[str, str]]:
 # `next` link and not with offset; a due_at must be a moment after 0001-01-01 UTC. A schema-valid
 # request may get a 400 naming only these; and a 422 when schemathesis reuses an Idempotency-Key
 # for another body.
-BEYOND_THE_SCHEMA = {"recurrence", "ids", "updated_since", "cursor", "due_at"}
+# Lists and subtasks: a list's name is unique per user, list_id / parent_id / move_tasks_to must name
+# the user's own list or task (and a subtask its parent's list, at most three levels deep).
+BEYOND_THE_SCHEMA = {"recurrence", "ids", "updated_since", "cursor", "due_at", "name", "list_id", "parent_id",
+                     "move_tasks_to"}  # fmt: skip
 
 
 @pytest.mark.django_db
