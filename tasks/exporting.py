@@ -6,6 +6,7 @@ The CSV is a lossless data format, not a spreadsheet: cells are never altered (n
 
 import csv
 import io
+import itertools
 import json
 import re
 from collections.abc import Callable, Iterable, Iterator
@@ -25,6 +26,13 @@ _ICS_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 
 class ImportFormatError(ValueError):
     """An uploaded file that cannot be read as tasks; the message is meant for API users."""
+
+
+def started(rows: Iterable[dict]) -> Iterator[dict]:
+    """The rows, the first one taken now: the query behind them runs (or fails) before a response starts."""
+    rows = iter(rows)
+    first = next(rows, None)
+    return rows if first is None else itertools.chain([first], rows)
 
 
 def render(rows: Iterable[dict], fmt: str) -> Iterator[str]:

@@ -25,7 +25,7 @@ from rest_framework.response import Response
 from tasks import exporting, selectors, services
 from tasks.filters import TaskFilter, task_query
 from tasks.models import Task
-from tasks.pagination import PARAMS, TaskPagination
+from tasks.pagination import MAX_OFFSET, PARAMS, TaskPagination
 from tasks.selectors import OrderKey
 from tasks.serializers import (
     BulkCreateSerializer,
@@ -67,7 +67,11 @@ PAGINATION_PARAMS = [
         "{count, next, results}; without them it is a plain array.",
     ),
     OpenApiParameter("cursor", str, description="The `next` link's cursor (keyset pagination, fast at any depth)."),
-    OpenApiParameter("offset", {"type": "integer", "minimum": 0}, description="Skip this many (instead of cursor)."),
+    OpenApiParameter(
+        "offset",
+        {"type": "integer", "minimum": 0, "maximum": MAX_OFFSET},
+        description="Skip this many (instead of cursor).",
+    ),
 ]
 SYNC_PARAM = OpenApiParameter(
     "updated_since", OpenApiTypes.DATETIME,
@@ -320,7 +324,7 @@ class TaskViewSet(CallerMixin, viewsets.GenericViewSet):
         if not filters.is_valid():
             raise ValidationError(filters.errors)
         tasks = filters.ordered().iterator(chunk_size=500)
-        rows = (TaskSerializer(task).data for task in tasks)
+        rows = exporting.started(TaskSerializer(task).data for task in tasks)  # a failing query: an error, not a cut
         response = StreamingHttpResponse(exporting.render(rows, fmt), content_type=exporting.EXPORT_FORMATS[fmt])
         response["Content-Disposition"] = f'attachment; filename="tasks.{fmt}"'
         return response
