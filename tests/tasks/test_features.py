@@ -720,6 +720,23 @@ def test_bulk_update_applies_one_action_to_several_tasks(api_a, action, extra, c
     assert not untouched[0]["completed"]
 
 
+def test_bulk_tagging_keeps_every_task_within_the_tags_limit(api_a):
+    full = create(api_a, title="full", tags=[f"old{n}" for n in range(15)])
+    roomy = create(api_a, title="roomy", tags=["old0"])
+    ids = [roomy["id"], full["id"]]
+
+    fits = api_a.post(f"{TASKS}/bulk-update", {"ids": ids, "action": "tag", "tags": ["old0", "new0"]}, format="json")
+    over = api_a.post(
+        f"{TASKS}/bulk-update", {"ids": ids, "action": "tag", "tags": [f"new{n}" for n in range(1, 6)]}, format="json"
+    )
+
+    assert fits.status_code == 200
+    assert over.status_code == 400
+    assert over.json() == {"ids": {"1": [f"Task {full['id']} would have 21 tags; at most 20 per task."]}}
+    assert len(api_a.get(f"{TASKS}/{full['id']}").json()["tags"]) == 16
+    assert api_a.get(f"{TASKS}/{roomy['id']}").json()["tags"] == ["new0", "old0"]
+
+
 def test_bulk_update_restores_and_completes_repeating_tasks_by_their_rule(api_a):
     repeating = create(api_a, title="r", due_at="2026-12-01T09:00:00Z", recurrence="FREQ=DAILY")
     trashed = create(api_a, title="x")
