@@ -813,6 +813,33 @@ def test_csv_export_has_a_header_and_a_row_per_live_task(api_a, exported):
     assert rows[1]["tags"] == "bills,home"
 
 
+@pytest.mark.parametrize("flavour", ["safe", "raw"])
+def test_the_csv_export_is_spreadsheet_safe_unless_raw_and_both_round_trip(api_a, client_for, flavour):
+    titles = ['=HYPERLINK("http://evil")', "+1", "-1", "@SUM(A1)", "'=quoted", "plain"]
+    for title in titles:
+        create(api_a, title=title, tags=["-dash", "=eq"])
+    response = api_a.get(f"{TASKS}/export", {"format": "csv", "csv": flavour, "ordering": "created_at"})
+    body = b"".join(response.streaming_content)
+    api_b = client_for(USER_B)
+
+    imported = api_b.generic("POST", f"/api/user-b/tasks/import?csv={flavour}", body, content_type="text/csv")
+
+    cells = [(row["title"], row["tags"]) for row in csv.DictReader(io.StringIO(body.decode()))]
+    guard = "'" if flavour == "safe" else ""
+    assert cells == [(guard + t if t != "plain" else t, guard + "-dash,=eq") for t in titles]
+    assert imported.status_code == 201, imported.content
+    theirs = api_b.get("/api/user-b/tasks", {"ordering": "created_at"}).json()
+    assert [(task["title"], task["tags"]) for task in theirs] == [(title, ["-dash", "=eq"]) for title in titles]
+
+
+@pytest.mark.parametrize("path", ["export?format=csv&csv=excel", "import?csv=yes"])
+def test_an_unknown_csv_flavour_is_a_400(api_a, path):
+    response = api_a.generic("GET" if "export" in path else "POST", f"{TASKS}/{path}", "title\nx\n", "text/csv")
+
+    assert response.status_code == 400
+    assert "csv" in response.json()
+
+
 def test_ics_export_is_a_calendar_of_todos(api_a, exported):
     response = api_a.get(f"{TASKS}/export", {"format": "ics"})
 
