@@ -74,6 +74,14 @@ def best_of(times: int, work: Callable[[], object]) -> float:
     return best
 
 
+def over_budget(budget: float, work: Callable[[], object]) -> float | None:
+    """The cost in milliseconds when over budget, measured again before it counts (other tests share the cores)."""
+    cost = best_of(2, work)
+    if cost > budget:
+        cost = best_of(10, work)
+    return round(cost, 1) if cost > budget else None
+
+
 def test_the_patterns_are_found():
     assert settings.CHAT_MAX_MESSAGE_CHARS <= LENGTH
     assert {"intents.TASK_SUFFIXES[2]", "intents.PRIORITY_FILTER[0]", "phrases._RECURRENCE[0]"} <= set(PATTERNS)
@@ -86,9 +94,8 @@ def test_every_pattern_searches_adversarial_text_in_linear_time(name):
     slow = {}
     for text in adversarial():
         for candidate in (text, text.lower(), text.upper()):
-            cost = best_of(2, lambda candidate=candidate: pattern.search(candidate))
-            if cost > 5:
-                slow[candidate[:24] + "…"] = round(cost, 1)
+            if cost := over_budget(5, lambda candidate=candidate: pattern.search(candidate)):
+                slow[candidate[:24] + "…"] = cost
     assert not slow, f"{name} is not linear: milliseconds per search {slow}"
 
 
@@ -96,15 +103,14 @@ def test_every_pattern_searches_adversarial_text_in_linear_time(name):
 def test_every_message_is_understood_in_a_few_milliseconds(command):
     slow = {}
     for message in adversarial(command):
-        cost = best_of(3, lambda message=message: understand(message))
-        if cost > 10:
-            slow[message[:32] + "…"] = round(cost, 1)
+        if cost := over_budget(10, lambda message=message: understand(message)):
+            slow[message[:32] + "…"] = cost
     assert not slow, f"milliseconds per message {slow}"
 
 
 def test_the_reported_message_is_understood_in_a_few_milliseconds():
     for message in ["add x" + "," * 3995, "add x every" + " ," * 1997, "show " + "high, " * 665 + "x"]:
-        assert best_of(3, lambda message=message: next_step([{"role": "user", "content": message}])) < 10
+        assert not over_budget(10, lambda message=message: next_step([{"role": "user", "content": message}]))
 
 
 @pytest.mark.django_db
