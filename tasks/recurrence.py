@@ -43,7 +43,7 @@ _UNITS = {"DAILY": "day", "WEEKLY": "week", "MONTHLY": "month", "YEARLY": "year"
 # A rule's BY parts can leave every later period empty (FREQ=DAILY;INTERVAL=7;BYDAY=TU from a Monday), and then
 # dateutil scans each period up to year 9999, for seconds (it checks UNTIL only on a date it found). The calendar
 # repeats after this many periods, which is this many days (400 years, a whole number of weeks), so a bounded check
-# of one cycle near year 9999 comes first: at most 4800 months, some 40 ms, and remembered for the next task.
+# of one cycle near year 9999 comes first: at most 4800 months (some 40 ms) for a rule, whatever the start.
 _CYCLES = {"DAILY": (7, 7), "WEEKLY": (1, 7), "MONTHLY": (4800, 146097), "YEARLY": (400, 146097)}
 # Whether BY parts match any date at all: every kind of year (leap or not, from each weekday) comes in 28 years
 # without a century between, so these 28 years up to dateutil's end in 9999 answer it (336 months, some 3 ms).
@@ -149,21 +149,34 @@ def _parts(rule: _Rule) -> list[_Rule]:
 
 
 def _repeats(rule: _Rule, start: datetime) -> bool:
-    """Whether the series has an occurrence after `start` before year 9999 (one cycle checked, not centuries)."""
+    """Whether the series has an occurrence after `start` before year 9999: one cycle checked, not centuries, and
+    the answer shared by the starts the series steps through alike (a bulk completion of many tasks checks once)."""
     periods, days = _CYCLES[rule.freq]
-    # Same calendar a whole number of cycles later, leaving room for a cycle and a period before year 9999; stepping
-    # by gcd(INTERVAL, cycle) reaches the same kinds of period as the rule does. Closer to 9999 the search is short.
+    if (date.max - start.date()).days < days + 366 or not (rule.bymonth or rule.bymonthday or rule.byday):
+        return True  # close to 9999 the search itself is short; without BY parts the start's day comes round again
+    step = gcd(rule.interval, periods)  # stepping by it reaches the same kinds of period as the rule does
+    return _found_after(dataclasses.replace(rule, interval=step, count=None, until=None), _probe(rule, start, step))
+
+
+def _probe(rule: _Rule, start: datetime, step: int) -> datetime:
+    """Where the check starts: near year 9999 with a cycle and a step left before dateutil stops, in a period the
+    series reaches as it reaches start's. A month or a year starts on its first (BYMONTHDAY or BYDAY name the
+    days; without them a yearly rule keeps the start's day); days and weeks keep start's calendar, whole cycles on."""
+    periods, days = _CYCLES[rule.freq]
+    if rule.freq == "MONTHLY":
+        first = 9999 * 12 + 11 - periods - step - 12  # months since year 0
+        index = first + (start.year * 12 + start.month - 1 - first) % step
+        return datetime(index // 12, index % 12 + 1, 1)  # noqa: DTZ001 - dateutil works on naive wall time
+    if rule.freq == "YEARLY":
+        first = 9999 - periods - step - 1
+        return datetime(first + (start.year - first) % step, 1, 1 if rule.bymonthday or rule.byday else start.day)  # noqa: DTZ001
     cycles = ((date.max - start.date()).days - days - 366) // days
-    if cycles < 0:
-        return True
-    # Many tasks share a rule and a day (a bulk completion): the answer for one is the answer for all.
-    stepped = dataclasses.replace(rule, interval=gcd(rule.interval, periods), count=None, until=None)
-    return _found_after(stepped, (start + timedelta(days=days * cycles)).replace(hour=0, minute=0, second=0))
+    return datetime.combine((start + timedelta(days=days * cycles)).date(), time())
 
 
 @lru_cache(maxsize=1024)
 def _found_after(rule: _Rule, probe: datetime) -> bool:
-    return _series(rule, probe).after(probe) is not None
+    return _series(rule, probe).after(probe, inc=True) is not None
 
 
 def _series(rule: _Rule, start: datetime) -> du.rrule:
