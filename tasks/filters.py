@@ -47,6 +47,8 @@ class ListValueField(forms.Field):
     def to_python(self, value: Any) -> list[str]:
         values = [value] if isinstance(value, str) else value or []
         items = [part.strip() for raw in values for part in str(raw).split(",") if part.strip()]
+        if any("\x00" in item for item in items):
+            raise forms.ValidationError("Null characters are not allowed.")
         if self.allowed is not None:
             unknown = [item for item in items if item not in self.allowed]
             if unknown:

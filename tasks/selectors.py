@@ -8,6 +8,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any, Literal, TypedDict
 
 from django.contrib.postgres.search import SearchQuery, SearchRank, SearchVector
+from django.core.exceptions import ValidationError
 from django.db import connection
 from django.db.models import Count, F, OrderBy, Q, QuerySet
 from django.utils import timezone
@@ -38,6 +39,7 @@ if TYPE_CHECKING:
 
 # Must stay identical to the index in migration 0004 (the planner matches expressions).
 SEARCH_VECTOR = SearchVector("title", "description", config="english")
+NEGATIONS = re.compile(r"-(?:\s*-)+")
 
 
 def tag_list_of(task: Task) -> list[str]:
@@ -64,6 +66,8 @@ def task_search(tasks: QuerySet[Task], text: str) -> QuerySet[Task]:
     stemming, web-search syntax: "quoted phrases", -excluded, or); elsewhere every word or "phrase" as a
     substring, and no -excluded one."""
     if connection.vendor == "postgresql":
+        # Each "-" nests a NOT, and some 32 of them overflow PostgreSQL's parser: a run says one NOT, or none.
+        text = NEGATIONS.sub(lambda run: "-" if run[0].count("-") % 2 else " ", text)
         query = SearchQuery(text, config="english", search_type="websearch")
         return (
             tasks.alias(document=SEARCH_VECTOR).filter(document=query).annotate(rank=SearchRank(SEARCH_VECTOR, query))
@@ -237,6 +241,8 @@ def tag_list(*, user_id: str) -> "QuerySet[WithAnnotations[Tag, TagCount]]":
 
 
 def tag_get(*, user_id: str, name: str) -> Tag:
+    if "\x00" in name:  # no tag has one (clean_tag_name), and PostgreSQL refuses it in a query
+        raise ValidationError({"name": ["Null characters are not allowed."]})
     try:
         return Tag.objects.get(user_id=user_id, name=name.strip().lower())
     except Tag.DoesNotExist:

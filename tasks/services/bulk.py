@@ -14,9 +14,16 @@ from tasks.exceptions import BulkInvalid
 from tasks.models import Task
 from tasks.selectors import task_many
 from tasks.services.subtasks import descendants, placed, subtree_restore
-from tasks.services.tags import task_tags_add, task_tags_remove
+from tasks.services.tags import TaskTag, task_tags_add, task_tags_remove
 from tasks.services.tasks import RESTORED, completion, task_write, trash_cutoff
-from tasks.services.validation import NO_SUCH_LIST, clean_tags, clean_values, lists_for_tasks, series_values
+from tasks.services.validation import (
+    MAX_TAGS_PER_TASK,
+    NO_SUCH_LIST,
+    clean_tags,
+    clean_values,
+    lists_for_tasks,
+    series_values,
+)
 
 if TYPE_CHECKING:
     from tasks.selectors import TaggedTask
@@ -117,6 +124,8 @@ def task_bulk_update(
             for task in parents:  # with the subtasks that went to the trash with each
                 subtree_restore(task=task, trashed_at=cast(datetime, found[task.id].deleted_at), now=now)
         elif action == "tag" and names:
+            if over := _over_the_tag_limit(ids, names):
+                raise BulkInvalid("ids", over)
             task_tags_add(user_id=user_id, task_ids=list(found), names=names)
             tasks.update(updated_at=now)
         elif action == "untag" and names:
@@ -126,3 +135,15 @@ def task_bulk_update(
             raise ValueError(f"Unknown bulk action {action!r}")
     by_id = {task.id: task for task in task_many(ids=ids)}
     return [by_id[task_id] for task_id in dict.fromkeys(ids)]
+
+
+def _over_the_tag_limit(ids: Sequence[int], names: Sequence[str]) -> dict[int, list[str]]:
+    """The tasks (by index) that adding `names` would give more than MAX_TAGS_PER_TASK tags."""
+    tags: dict[int, set[str]] = {task_id: set(names) for task_id in ids}
+    for task_id, name in TaskTag.objects.filter(task_id__in=list(tags)).values_list("task_id", "tag__name"):
+        tags[task_id].add(name)
+    return {
+        index: [f"Task {task_id} would have {len(tags[task_id])} tags; at most {MAX_TAGS_PER_TASK} per task."]
+        for index, task_id in enumerate(ids)
+        if len(tags[task_id]) > MAX_TAGS_PER_TASK
+    }
