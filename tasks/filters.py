@@ -185,8 +185,10 @@ class TaskFilter(django_filters.FilterSet):
     def filter_search(self, tasks: QuerySet[Task], name: str, value: str) -> QuerySet[Task]:
         return selectors.task_filter(tasks, search=value)
 
+    owner: str
+
     def filter_list(self, tasks: QuerySet[Task], name: str, value: int | Literal["inbox"]) -> QuerySet[Task]:
-        return selectors.task_filter(tasks, in_list=value)
+        return selectors.task_filter(tasks, in_list=value, owner=self.owner)
 
     def filter_parent(self, tasks: QuerySet[Task], name: str, value: int | Literal["none"]) -> QuerySet[Task]:
         return selectors.task_filter(tasks, parent=value)
@@ -218,4 +220,6 @@ class TaskFilter(django_filters.FilterSet):
 
 def task_query(*, user_id: str, params: Any) -> TaskFilter:
     """The user's live tasks filtered by `params` (a QueryDict or a dict); check `.is_valid()`."""
-    return TaskFilter(params, queryset=selectors.task_list(user_id=user_id))
+    filters = TaskFilter(params, queryset=selectors.task_list(user_id=user_id))
+    filters.owner = user_id  # whose lists ?list= names
+    return filters

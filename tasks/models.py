@@ -6,8 +6,8 @@ from django.core.validators import (
     RegexValidator,
 )
 from django.db import models
-from django.db.models import Q
-from django.db.models.functions import Lower
+from django.db.models import F, Q
+from django.db.models.functions import Coalesce, Lower
 from django.utils import timezone
 
 # The API speaks names; the database stores numbers so that "ordering=-priority" sorts by importance.
@@ -122,8 +122,12 @@ class Task(models.Model):
             # The purge of old tombstones.
             models.Index(fields=["deleted_at"], name="task_deleted_idx", condition=Q(deleted_at__isnull=False)),
             # One list's live tasks, newest first (?list=), and the counts per list.
+            # (The Inbox's tasks have no list: 0 stands for it, see selectors.LIST_KEY.)
             models.Index(
-                fields=["user_id", "list", "-created_at", "-id"],
+                "user_id",
+                Coalesce("list", 0, output_field=models.BigIntegerField()),
+                F("created_at").desc(),
+                F("id").desc(),
                 name="task_user_list_live_idx",
                 condition=Q(deleted_at=None),
             ),

@@ -10,7 +10,8 @@ from typing import TYPE_CHECKING, Any, Literal, TypedDict
 from django.contrib.postgres.search import SearchQuery, SearchRank, SearchVector
 from django.core.exceptions import ValidationError
 from django.db import connection
-from django.db.models import Count, F, OrderBy, Q, QuerySet
+from django.db.models import BigIntegerField, Case, Count, F, OrderBy, Q, QuerySet, Subquery, Value, When
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 from typing_extensions import Unpack
 
@@ -133,6 +134,7 @@ class TaskConditions(TypedDict, total=False):
     overdue: bool | None
     search: str | None
     in_list: int | Literal["inbox"] | None  # a list's id (the Inbox's too), or "inbox"
+    owner: str  # whose list in_list names (with in_list: the user whose tasks these are)
     parent: int | Literal["none"] | None  # a task's id (its subtasks), or "none" (top-level tasks)
 
 
@@ -158,14 +160,24 @@ def task_filter(tasks: QuerySet[Task], **conditions: Unpack[TaskConditions]) -> 
         tasks = tasks.filter(late) if overdue else tasks.exclude(late)
     if search and search.strip():
         tasks = task_search(tasks, search)
-    if in_list == "inbox":
-        tasks = tasks.filter(list_id=None)
-    elif in_list is not None:  # one query: the Inbox's id means the tasks without a list of its owner
-        owner_of_inbox = TaskList.objects.filter(pk=in_list, inbox=True).values("user_id")
-        tasks = tasks.filter(Q(list_id=in_list) | Q(list_id=None, user_id__in=owner_of_inbox))
+    if in_list is not None:
+        tasks = tasks.alias(list_key=LIST_KEY).filter(list_key=_list_key(in_list, owner=conditions["owner"]))
     if parent is not None:
         tasks = tasks.filter(parent_id=None if parent == "none" else parent)
     return tasks
+
+
+# A task's list as the list index (task_user_list_live_idx) has it: its id, 0 for the Inbox (NULL).
+LIST_KEY = Coalesce("list", 0, output_field=BigIntegerField())
+
+
+def _list_key(in_list: int | Literal["inbox"], *, owner: str) -> int | Subquery:
+    """The LIST_KEY of a list named by id or "inbox": one uncorrelated subquery (PostgreSQL runs it once,
+    then walks the index), 0 for the owner's Inbox, nothing for another user's list."""
+    if in_list == "inbox":
+        return 0
+    key = Case(When(inbox=True, then=Value(0)), default=F("id"), output_field=BigIntegerField())
+    return Subquery(TaskList.objects.filter(pk=in_list, user_id=owner).values_list(key)[:1])
 
 
 def task_ordering(tasks: QuerySet[Task], keys: Sequence[OrderKey] = ()) -> tuple[OrderKey, ...]:
@@ -192,21 +204,32 @@ def task_get(*, user_id: str, task_id: int) -> Task:
     return task
 
 
-def descendants(task_ids: Iterable[int] | QuerySet[Any]) -> Q:
-    """The subtasks of these tasks, and theirs (every level below them): one condition, no recursion."""
-    level: Any = task_ids if isinstance(task_ids, QuerySet) else list(task_ids)
-    condition = Q()
-    for _ in range(MAX_DEPTH - 1):
-        condition |= Q(parent_id__in=level)
-        level = Task.objects.filter(parent_id__in=level).values("id")
-    return condition
+def descendants(task_ids: Iterable[int]) -> Q:
+    """The subtasks of these tasks, and theirs, at every level below them (the depth is bounded)."""
+    return Q(parent_id__in=_levels(task_ids, MAX_DEPTH - 1))
+
+
+def subtree(task_ids: Iterable[int]) -> Q:
+    """These tasks and their descendants."""
+    return Q(pk__in=_levels(task_ids, MAX_DEPTH))
+
+
+def _levels(task_ids: Iterable[int], count: int) -> "QuerySet[Any]":
+    """The ids of these tasks and of `count - 1` levels of subtasks below them, as one UNION ALL: each
+    level an index lookup, and one `IN` over all of them (an OR of levels would scan the table)."""
+    level = Task.objects.filter(pk__in=list(task_ids))
+    arms = [level.values("id").order_by()]
+    for _ in range(count - 1):
+        level = Task.objects.filter(parent_id__in=level.values("id"))
+        arms.append(level.values("id").order_by())
+    return arms[0].union(*arms[1:], all=True)
 
 
 def task_subtree(*, user_id: str, task_id: int) -> list[Task]:
     """The live task and its live subtasks at every level, with their tag names, siblings by position:
     one query (the depth is bounded, see services.subtasks). TaskNotFound when the task is not live."""
     tasks = (
-        Task.objects.filter(Q(pk=task_id) | descendants([task_id]), user_id=user_id, deleted_at=None)
+        Task.objects.filter(subtree([task_id]), user_id=user_id, deleted_at=None)
         .annotate(tag_names=speedups.tag_names())
         .order_by("position", "id")
     )
