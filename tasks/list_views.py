@@ -1,6 +1,16 @@
 """The lists REST API: /api/<user_id>/lists. A thin adapter over tasks.services.lists and the selectors."""
 
-from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, extend_schema_view
+from typing import Any
+
+from django.utils.dateparse import parse_datetime
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import (
+    OpenApiParameter,
+    OpenApiResponse,
+    PolymorphicProxySerializer,
+    extend_schema,
+    extend_schema_view,
+)
 from rest_framework import status, viewsets
 from rest_framework.decorators import action
 from rest_framework.exceptions import ValidationError
@@ -8,7 +18,8 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from tasks import selectors
-from tasks.serializers import TaskListSerializer
+from tasks.models import TaskList
+from tasks.serializers import TaskListSerializer, TombstoneSerializer, iso_datetime
 from tasks.services import lists
 from todo_project.api import ERRORS, VALIDATION_ERROR, CallerMixin, ErrorSerializer
 
@@ -19,11 +30,22 @@ MOVE_TASKS_TO = OpenApiParameter(
     description="Move the list's tasks to this list (the Inbox's id included) instead of to the trash with it.",
 )  # fmt: skip
 
+UPDATED_SINCE = OpenApiParameter(
+    "updated_since", OpenApiTypes.DATETIME,
+    description="Incremental sync: the lists changed after this moment, oldest change first, deleted ones as "
+    "tombstones {id, deleted: true, deleted_at}.",
+)  # fmt: skip
+LIST_OR_TOMBSTONE = PolymorphicProxySerializer(
+    component_name="TaskListOrTombstone", serializers=[TaskListSerializer, TombstoneSerializer],
+    resource_type_field_name=None, many=True,
+)  # fmt: skip
+
 
 @extend_schema_view(
     list=extend_schema(
         summary="The user's lists, in their order, with counts (the Inbox is made on first need)",
-        responses={200: TaskListSerializer(many=True), **ERRORS},
+        parameters=[UPDATED_SINCE],
+        responses={200: LIST_OR_TOMBSTONE, 400: VALIDATION_ERROR, **ERRORS},
     ),
     create=extend_schema(summary="Create a list", responses={201: TaskListSerializer, 400: VALIDATION_ERROR, **ERRORS}),
     retrieve=extend_schema(
@@ -58,6 +80,12 @@ class ListViewSet(CallerMixin, viewsets.GenericViewSet):
     lookup_value_regex = r"[0-9]+"
 
     def list(self, request: Request, user_id: str) -> Response:
+        if "updated_since" in request.query_params:
+            since = parse_datetime(request.query_params["updated_since"].replace(" ", "+"))
+            if since is None or since.tzinfo is None:
+                raise ValidationError({"updated_since": ["Must be an ISO 8601 date and time with an offset."]})
+            changes = selectors.list_changes(user_id=self.caller_id, since=since)
+            return Response([_change(task_list) for task_list in changes])
         found = selectors.list_all(user_id=self.caller_id)
         if not any(task_list.inbox for task_list in found):
             lists.inbox(user_id=self.caller_id)
@@ -99,3 +127,10 @@ class ListViewSet(CallerMixin, viewsets.GenericViewSet):
         return Response(
             TaskListSerializer(selectors.list_get(user_id=self.caller_id, list_id=list_id)).data, status=code
         )
+
+
+def _change(task_list: TaskList) -> dict[str, Any]:
+    """A sync item: the list, or its tombstone when it is in the trash."""
+    if task_list.deleted_at is not None:
+        return {"id": task_list.id, "deleted": True, "deleted_at": iso_datetime(task_list.deleted_at)}
+    return TaskListSerializer(task_list).data

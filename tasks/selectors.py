@@ -284,6 +284,13 @@ def list_all(*, user_id: str) -> list[TaskList]:
     return _counted(lists, user_id=user_id, tasks=Q())
 
 
+def list_changes(*, user_id: str, since: datetime) -> list[TaskList]:
+    """The lists changed after `since`, deletions included, oldest change first; the live ones counted."""
+    lists = list(TaskList.objects.filter(user_id=user_id, updated_at__gt=since).order_by("updated_at", "id"))
+    _counted([task_list for task_list in lists if task_list.deleted_at is None], user_id=user_id, tasks=Q())
+    return lists
+
+
 def list_get(*, user_id: str, list_id: int) -> TaskList:
     task_list = TaskList.objects.filter(pk=list_id, user_id=user_id, deleted_at=None).first()
     if task_list is None:

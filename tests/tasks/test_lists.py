@@ -246,3 +246,19 @@ def test_the_lists_per_user_limit_is_a_400(api_a, monkeypatch):
     response = api_a.post("/api/user-a/lists", {"name": "Three"}, format="json")
     assert response.status_code == 400
     assert response.json() == {"name": ["At most 3 lists per user."]}
+
+
+def test_lists_sync_with_tombstones(api_a):
+    work, home = make_list(api_a, "Work"), make_list(api_a, "Home")
+    since = api_a.get(f"/api/user-a/lists/{home['id']}").json()["updated_at"]
+    api_a.patch(f"/api/user-a/lists/{work['id']}", {"name": "Job"}, format="json")
+    api_a.delete(f"/api/user-a/lists/{home['id']}")
+
+    response = api_a.get("/api/user-a/lists", {"updated_since": since})
+
+    assert response.status_code == 200
+    changes = response.json()
+    assert [change["id"] for change in changes] == [work["id"], home["id"]]  # oldest change first
+    assert changes[0]["name"] == "Job"
+    assert changes[1] == {"id": home["id"], "deleted": True, "deleted_at": changes[1]["deleted_at"]}
+    assert api_a.get("/api/user-a/lists", {"updated_since": "yesterday"}).status_code == 400
