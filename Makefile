@@ -35,7 +35,7 @@ install: $(STAMP) ## Create .venv and install the pinned requirements
 
 run: install ## Migrate, seed demo data, print a curl line and start the dev server
 	$(PY) manage.py migrate --noinput
-	$(PY) manage.py seed_demo --users 3 --tasks-per-user 5
+	$(PY) manage.py seed_demo --users 3 --tasks-per-user 5 --lists
 	@token=$$($(PY) manage.py mint_token demo-user-1 --ttl 86400 2>/dev/null) && \
 	  printf '\nReady. Try (token valid 24 h):\n  curl -H "Authorization: Bearer %s" http://$(HOST):$(PORT)/api/demo-user-1/tasks\n' "$$token" && \
 	  printf '  curl -X POST -H "Authorization: Bearer %s" -H "Content-Type: application/json" -d '"'"'{"title": "Buy milk"}'"'"' http://$(HOST):$(PORT)/api/demo-user-1/tasks\n' "$$token" && \

@@ -6,6 +6,7 @@ import pytest
 from django.core.management import CommandError, call_command
 
 from tasks import selectors
+from tasks.models import Task, TaskList
 from todo_project import auth
 
 pytestmark = pytest.mark.django_db
@@ -61,3 +62,17 @@ def test_mint_token_prints_a_token_the_api_accepts(client):
 def test_mint_token_refuses_nonsense(args):
     with pytest.raises(CommandError):
         run("mint_token", *args)
+
+
+def test_seed_demo_lists_gives_lists_and_subtasks_once(api_a):
+    first = run("seed_demo", "--users", "2", "--tasks-per-user", "6", "--lists", "--prefix", "user-")
+    again = run("seed_demo", "--users", "2", "--tasks-per-user", "6", "--lists", "--prefix", "user-")
+
+    assert "2 demo users organised" in first
+    assert "0 demo users organised" in again
+    lists = api_a.get("/api/user-a/lists").json()
+    assert [item["name"] for item in lists] == ["Inbox"]  # user-a is not a demo user: untouched
+    assert sorted(TaskList.objects.filter(user_id="user-1").values_list("name", flat=True)) == ["Home", "Inbox", "Work"]
+    trip = Task.objects.get(user_id="user-1", title="Plan the trip")
+    assert sorted(Task.objects.filter(parent=trip).values_list("title", flat=True)) == ["Book a hotel", "Book flights"]
+    assert Task.objects.filter(user_id="user-1", list__name="Work").exists()
