@@ -337,7 +337,18 @@ def test_the_shared_secret_and_leeway_are_simple_jwts(make_token, settings):
     with pytest.raises(auth.InvalidToken, match="signature"):
         auth.verify_token(make_token())
     assert auth.verify_token(make_token(key="another-secret-that-is-long-enough-000000")).id == USER_A
-    assert jwt.decode(auth.mint_token("minted"), settings.SIMPLE_JWT["SIGNING_KEY"], algorithms=["HS256"])
+    minted = auth.mint_token("minted")
+    assert jwt.decode(minted, settings.SIMPLE_JWT["SIGNING_KEY"], algorithms=["HS256"])["sub"] == "minted"
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("scheme", ["bearer", "BEARER"])
+def test_the_scheme_is_matched_in_any_case(make_token, scheme):
+    """simplejwt's own header parsing would match "Bearer" only."""
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"{scheme} {make_token()}")
+
+    assert client.get("/api/user-a/tasks").status_code == 200
 
 
 REASONS = [
