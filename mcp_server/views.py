@@ -17,7 +17,7 @@ from rest_framework import exceptions
 from rest_framework.request import Request
 
 from mcp_server.server import USER_ID, http_server
-from todo_project.auth import BetterAuthJWTAuthentication
+from todo_project.auth import BetterAuthJWTAuthentication, caller_id
 from todo_project.throttling import ApiRateThrottle
 
 PATH = "/mcp"
@@ -52,7 +52,7 @@ def mcp(request: HttpRequest) -> HttpResponse:
     except exceptions.APIException as exc:  # the JWKS is unreachable: 503, as for the API
         return JsonResponse({"detail": str(exc.detail)}, status=exc.status_code)
     # The request log shows the caller. A TokenUser: the stubs know only Django's auth users.
-    request.user = user = found[0]  # type: ignore[assignment]
+    request.user = found[0]  # type: ignore[assignment]
     throttle = ApiRateThrottle()
     # No view here, and none needed: the per-user cache key never reads it.
     if not throttle.allow_request(api_request, None):  # type: ignore[arg-type]
@@ -60,7 +60,7 @@ def mcp(request: HttpRequest) -> HttpResponse:
         response["Retry-After"] = str(max(1, round(throttle.wait() or 1)))
         return response
     try:
-        status, headers, body = async_to_sync(serve)(asgi_scope(request, user_id=user.id), request.body)
+        status, headers, body = async_to_sync(serve)(asgi_scope(request, user_id=caller_id(api_request)), request.body)
     except TimeoutError:
         return JsonResponse({"detail": "The MCP request took too long."}, status=504)
     response = HttpResponse(body, status=status)

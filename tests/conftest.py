@@ -38,11 +38,9 @@ USER_B = "user-b"
 @pytest.fixture(autouse=True)
 def _test_settings(settings: Any) -> None:
     """Whatever the developer's environment says, tests start from the same known settings."""
-    settings.BETTER_AUTH_SECRET = TEST_SECRET
+    settings.SIMPLE_JWT = {**settings.SIMPLE_JWT, "SIGNING_KEY": TEST_SECRET, "ISSUER": None, "AUDIENCE": None}
     settings.BETTER_AUTH_URL = ""
     settings.BETTER_AUTH_JWKS_URL = ""
-    settings.BETTER_AUTH_ISSUER = ""
-    settings.BETTER_AUTH_AUDIENCE = ""
     settings.OPENAI_API_KEY = ""  # the offline model, unless a test points at the fake provider
     settings.OPENAI_BASE_URL = ""
     settings.CHAT_API = "chat_completions"
@@ -207,8 +205,7 @@ BETTER_AUTH_URL = "http://localhost:3000"
 def better_auth(settings: Any, jwks_server: JwksServer) -> JwksServer:
     """Settings of a deployment whose Better Auth runs the jwt plugin (iss = aud = its URL)."""
     settings.BETTER_AUTH_URL = BETTER_AUTH_URL
-    settings.BETTER_AUTH_ISSUER = BETTER_AUTH_URL
-    settings.BETTER_AUTH_AUDIENCE = BETTER_AUTH_URL
+    settings.SIMPLE_JWT = {**settings.SIMPLE_JWT, "ISSUER": BETTER_AUTH_URL, "AUDIENCE": BETTER_AUTH_URL}
     settings.BETTER_AUTH_JWKS_URL = jwks_server.url
     return jwks_server
 

@@ -11,7 +11,11 @@ from typing import Any
 import jwt
 import pytest
 from cryptography.hazmat.primitives import serialization
-from rest_framework.test import APIClient
+from rest_framework.test import APIClient, APIRequestFactory
+from rest_framework_simplejwt.authentication import JWTStatelessUserAuthentication
+from rest_framework_simplejwt.backends import TokenBackend
+from rest_framework_simplejwt.models import TokenUser
+from rest_framework_simplejwt.tokens import Token
 
 from tests.conftest import BETTER_AUTH_URL, TEST_SECRET, USER_A
 from todo_project import auth
@@ -297,3 +301,77 @@ def test_many_requests_during_a_slow_jwks_outage_fail_fast_and_fetch_little(bett
     assert max(durations) < 1.5, durations
     assert total < 2.5
     assert better_auth.fetches <= 2  # not one per request or per forged kid
+
+
+# --- simplejwt underneath: its classes verify, SIMPLE_JWT configures them, our errors stay ---
+
+
+@pytest.mark.parametrize("token", ["hs256", "cookie-cache", "plugin"])
+def test_simplejwt_authenticates_every_kind_of_token(tokens, token):
+    raw = {
+        "hs256": tokens.make(),
+        "cookie-cache": tokens.make(user_id=None, session={"userId": USER_A}, user={"id": USER_A}),
+        "plugin": tokens.plugin("EdDSA"),
+    }[token]
+    request = APIRequestFactory().get("/", HTTP_AUTHORIZATION=f"Bearer {raw}")
+
+    user, validated = auth.BetterAuthJWTAuthentication().authenticate(request)
+
+    assert isinstance(auth.BetterAuthJWTAuthentication(), JWTStatelessUserAuthentication)
+    assert isinstance(user, TokenUser)
+    assert isinstance(validated, Token)
+    assert isinstance(validated.token_backend, TokenBackend)
+    assert validated.token_backend.algorithm == ("EdDSA" if token == "plugin" else "HS256")
+    assert (user.id, user.is_authenticated) == (USER_A, True)
+
+
+def test_the_shared_secret_and_leeway_are_simple_jwts(make_token, settings):
+    token = make_token(ttl=-10)  # expired 10 s ago: within the leeway of 30 s
+    assert auth.verify_token(token).id == USER_A
+
+    settings.SIMPLE_JWT = {**settings.SIMPLE_JWT, "LEEWAY": 0}
+    with pytest.raises(auth.InvalidToken, match="expired"):
+        auth.verify_token(token)
+
+    settings.SIMPLE_JWT = {**settings.SIMPLE_JWT, "SIGNING_KEY": "another-secret-that-is-long-enough-000000"}
+    with pytest.raises(auth.InvalidToken, match="signature"):
+        auth.verify_token(make_token())
+    assert auth.verify_token(make_token(key="another-secret-that-is-long-enough-000000")).id == USER_A
+    minted = auth.mint_token("minted")
+    assert jwt.decode(minted, settings.SIMPLE_JWT["SIGNING_KEY"], algorithms=["HS256"])["sub"] == "minted"
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("scheme", ["bearer", "BEARER"])
+def test_the_scheme_is_matched_in_any_case(make_token, scheme):
+    """simplejwt's own header parsing would match "Bearer" only."""
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"{scheme} {make_token()}")
+
+    assert client.get("/api/user-a/tasks").status_code == 200
+
+
+REASONS = [
+    ("expired", lambda t: t.make(ttl=-120), "Token has expired."),
+    ("no-exp", lambda t: t.make(exp=None), "Token has no 'exp' claim."),
+    ("future-nbf", lambda t: t.make(nbf=int(time.time()) + 600), "Token is not valid yet."),
+    ("bad-signature", lambda t: t.make(key="another-secret-that-is-long-enough-000000"), "Token signature is invalid."),
+    ("exp-beyond-year-9999", lambda t: t.make(exp=10**12), "Token is invalid."),  # simplejwt makes it a datetime
+    ("hs256-wrong-issuer", lambda t: t.make(iss="https://evil.example"), "Token issuer is not accepted."),
+    ("plugin-wrong-issuer", lambda t: t.plugin("EdDSA", iss="https://evil.example"), "Token issuer is not accepted."),
+    ("plugin-no-audience", lambda t: t.plugin("EdDSA", aud=None), "Token has no 'aud' claim."),
+    ("plugin-alg-not-the-keys", lambda t: t.plugin("EdDSA", kid="es-1"), "Token is invalid."),
+]
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(("case", "token", "reason"), REASONS, ids=[case for case, _, _ in REASONS])
+def test_a_refused_token_is_a_401_with_the_contracts_body_and_a_reason(tokens, case, token, reason):
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Bearer {token(tokens)}")
+
+    response = client.get("/api/user-a/tasks")
+
+    assert response.status_code == 401
+    assert response.json() == {"detail": reason}  # DRF's shape, not simplejwt's (code, messages)
+    assert response["WWW-Authenticate"] == 'Bearer realm="api"'

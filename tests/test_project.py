@@ -67,7 +67,7 @@ def test_production_starts_with_strong_secrets_and_reads_the_environment():
         "db = s.DATABASES['default']\n"
         "print(s.DEBUG, db['ENGINE'], db['OPTIONS']['pool']['min_size'], db['OPTIONS']['pool']['max_size'])\n"
         "print(s.ALLOWED_HOSTS, s.CORS_ALLOWED_ORIGINS)\n"
-        "print(s.BETTER_AUTH_JWKS_URL, s.BETTER_AUTH_ISSUER, s.BETTER_AUTH_AUDIENCE)",
+        "print(s.BETTER_AUTH_JWKS_URL, s.SIMPLE_JWT['ISSUER'], s.SIMPLE_JWT['AUDIENCE'])",
         DJANGO_DEBUG="0",
         DJANGO_SECRET_KEY="k" * 50,
         BETTER_AUTH_SECRET="s" * 32,
@@ -84,6 +84,32 @@ def test_production_starts_with_strong_secrets_and_reads_the_environment():
     assert lines[0] == "False django.db.backends.postgresql 2 4"
     assert lines[1] == "['api.example.com'] ['https://app.example.com', 'https://admin.example.com']"
     assert lines[2] == ("https://app.example.com/api/auth/jwks https://app.example.com https://app.example.com")
+
+
+@pytest.mark.parametrize(
+    ("env", "expected"),
+    [
+        ({}, "HS256 True None None 30"),
+        ({"BETTER_AUTH_URL": "https://app.example.com/", "JWT_LEEWAY_SECONDS": "5"},
+         "HS256 True https://app.example.com https://app.example.com 5"),
+        ({"BETTER_AUTH_URL": "https://app.example.com", "BETTER_AUTH_ISSUER": "https://id.example.com",
+          "BETTER_AUTH_AUDIENCE": "todo-api"}, "HS256 True https://id.example.com todo-api 30"),
+    ],
+    ids=["shared-secret-only", "better-auth-url", "issuer-and-audience-overridden"],
+)  # fmt: skip
+def test_simplejwt_reads_its_settings_from_the_better_auth_environment(env, expected):
+    result = run_django(
+        "from rest_framework_simplejwt.settings import api_settings as s\n"
+        "print(s.ALGORITHM, s.SIGNING_KEY == 's' * 32, s.ISSUER, s.AUDIENCE, s.LEEWAY)\n"
+        "print(s.USER_ID_CLAIM, s.TOKEN_TYPE_CLAIM, s.JTI_CLAIM, s.JWK_URL, s.TOKEN_USER_CLASS.__qualname__)",
+        DJANGO_DEBUG="false",
+        DJANGO_SECRET_KEY="k" * 50,
+        BETTER_AUTH_SECRET="s" * 32,
+        **env,
+    )
+
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.splitlines() == [expected, "sub None None None BetterAuthUser"]
 
 
 @pytest.mark.parametrize(("value", "expected"), [(None, "True 5"), ("false", "None None")])

@@ -225,22 +225,31 @@ CORS_EXPOSE_HEADERS = ["etag", "retry-after", "x-request-id", "idempotent-replay
 # The admin's forms behind a proxy that rewrites Host (scheme://host[:port], comma-separated).
 CSRF_TRUSTED_ORIGINS = get_list(os.environ.get("CSRF_TRUSTED_ORIGINS", ""))
 
-# Better Auth: HS256 tokens signed with the shared secret, and the jwt plugin's keys from its JWKS.
-BETTER_AUTH_SECRET = get_secret("BETTER_AUTH_SECRET", debug_default="insecure-development-secret-change-me-0123456789")
+# Better Auth's tokens, verified by djangorestframework-simplejwt (todo_project/auth.py): HS256 with the
+# shared secret, and the jwt plugin's keys from its JWKS (through our cache, not simplejwt's JWK_URL).
+BETTER_AUTH_URL = os.environ.get("BETTER_AUTH_URL", "").rstrip("/")
+BETTER_AUTH_JWKS_URL = os.environ.get("BETTER_AUTH_JWKS_URL") or (
+    f"{BETTER_AUTH_URL}/api/auth/jwks" if BETTER_AUTH_URL else ""
+)
+BETTER_AUTH_JWKS_TIMEOUT = get_int_from_env("BETTER_AUTH_JWKS_TIMEOUT", 3)
+BETTER_AUTH_JWKS_MIN_REFRESH_SECONDS = 60
+SIMPLE_JWT = {
+    "ALGORITHM": "HS256",
+    "SIGNING_KEY": get_secret("BETTER_AUTH_SECRET", debug_default="insecure-development-secret-change-me-0123456789"),
+    # Required and checked on the plugin's tokens; on HS256 tokens checked only when they carry them.
+    "ISSUER": os.environ.get("BETTER_AUTH_ISSUER", BETTER_AUTH_URL) or None,
+    "AUDIENCE": os.environ.get("BETTER_AUTH_AUDIENCE", BETTER_AUTH_URL) or None,
+    "LEEWAY": get_int_from_env("JWT_LEEWAY_SECONDS", 30),  # on exp, nbf and iat
+    "USER_ID_CLAIM": "sub",  # without it, the cookie-cache shape's user.id (auth.user_id_from_claims)
+    "TOKEN_TYPE_CLAIM": None,  # Better Auth's tokens carry no token_type
+    "JTI_CLAIM": None,  # nor a jti
+    "TOKEN_USER_CLASS": "todo_project.auth.BetterAuthUser",
+}
 if _insecure_development_secrets and "pytest" not in sys.modules:
     sys.stderr.write(
         f"Note: {' and '.join(_insecure_development_secrets)} not set; using insecure development values "
         "(fine with DJANGO_DEBUG on, refused with it off).\n"
     )
-BETTER_AUTH_URL = os.environ.get("BETTER_AUTH_URL", "").rstrip("/")
-BETTER_AUTH_JWKS_URL = os.environ.get("BETTER_AUTH_JWKS_URL") or (
-    f"{BETTER_AUTH_URL}/api/auth/jwks" if BETTER_AUTH_URL else ""
-)
-BETTER_AUTH_ISSUER = os.environ.get("BETTER_AUTH_ISSUER", BETTER_AUTH_URL)
-BETTER_AUTH_AUDIENCE = os.environ.get("BETTER_AUTH_AUDIENCE", BETTER_AUTH_URL)
-BETTER_AUTH_JWKS_TIMEOUT = get_int_from_env("BETTER_AUTH_JWKS_TIMEOUT", 3)
-BETTER_AUTH_JWKS_MIN_REFRESH_SECONDS = 60
-JWT_LEEWAY_SECONDS = get_int_from_env("JWT_LEEWAY_SECONDS", 30)
 
 # The chat assistant. With OPENAI_API_KEY the SDK's OpenAI model runs (Chat Completions by
 # default, so any OpenAI-compatible server works through OPENAI_BASE_URL); without it, the
