@@ -80,11 +80,11 @@ def chat_stream(
     The conversation is found (or a ConversationNotFound raised) before the first event. The
     agent runs in a thread of its own, so a WSGI server can send each event as it happens."""
     conversation, input_items = _begin(user_id=user_id, message=message, conversation_id=conversation_id)
+    context = turn_context(conversation=conversation, message=message, zone=zone)
     if not connection.in_atomic_block:
         # Give the request's pooled connection back for the stream's length: the agent's thread has
         # its own, and an idle one held per stream would drain the pool (bench/RESULTS.md).
         connection.close()
-    context = turn_context(conversation=conversation, message=message, zone=zone)
 
     async def turn() -> AsyncIterator[tuple[str, Any]]:
         yield "conversation", conversation.pk

@@ -18,6 +18,7 @@ from openai.types.responses import ResponseFunctionToolCall
 
 from chat import services
 from chat.agent import build_agent, run_turn
+from chat.chatkit.store import thread_id_of
 from chat.models import Conversation
 from chat.offline import OfflineModel
 from chat.tools import TOOLS, ChatContext
@@ -266,3 +267,41 @@ def test_no_tool_schema_of_either_front_names_a_user():
     for schema in [*chat.values(), *mcp.values()]:
         assert _property_names(schema)  # the walk finds the parameters
         assert not {name for name in _property_names(schema) if USERISH.search(name)}
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.parametrize("front", ["chat/stream", "chatkit"])
+def test_the_stream_and_chatkit_hold_and_confirm_alike(api_a, settings, task_factory, fake_provider, front):
+    settings.CHAT_MAX_DESTRUCTIVE_PER_TURN = 1
+    ids = [task_factory(title=f"Task {n}").id for n in range(2)]
+    fake_provider.script = [*(tool_call("delete_task", task_id=task_id) for task_id in ids), reply("One more?")]
+
+    send = _stream_turn if front == "chat/stream" else _chatkit_turn
+    conversation = send(api_a, "delete both", None)
+    held = Conversation.objects.get(pk=conversation).pending
+    fake_provider.script = [tool_call("delete_task", task_id=ids[1]), reply("Deleted.")]
+    send(api_a, "yes", conversation)
+
+    assert held == [{"name": "delete_task", "task_id": ids[1]}]
+    assert live_ids() == set()
+
+
+def _stream_turn(client, message: str, conversation_id: int | None) -> int:
+    body = {"message": message} | ({"conversation_id": conversation_id} if conversation_id else {})
+    response = client.post(f"/api/{USER_A}/chat/stream", body, format="json")
+    text = b"".join(response.streaming_content).decode()
+    return int(re.search(r'"conversation_id": (\d+)', text)[1])
+
+
+def _chatkit_turn(client, message: str, conversation_id: int | None) -> int:
+    said = {"content": [{"type": "input_text", "text": message}], "attachments": [], "inference_options": {}}
+    if conversation_id is None:
+        request = {"type": "threads.create", "params": {"input": said}}
+    else:
+        request = {
+            "type": "threads.add_user_message",
+            "params": {"thread_id": thread_id_of(conversation_id), "input": said},
+        }
+    response = client.post(f"/api/{USER_A}/chatkit", data=json.dumps(request), content_type="application/json")
+    b"".join(response.streaming_content)
+    return Conversation.objects.filter(user_id=USER_A).latest("created_at").pk
