@@ -57,6 +57,7 @@ class Attacker:
         self.url, self.data, self.threads = url, data, threads
         self.stop = threading.Event()
         self.counts: Counter[str] = Counter()
+        self.seconds: Counter[str] = Counter()
         self.lock = threading.Lock()
         self.workers = [threading.Thread(target=self.run, args=(n,), daemon=True) for n in range(threads)]
 
@@ -70,15 +71,20 @@ class Attacker:
         for worker in self.workers:
             worker.join(timeout=90)
 
+    def summary(self) -> dict[str, str]:
+        """Per kind and status: how many, and their mean time."""
+        return {key: f"{count} x {self.seconds[key] / count:.2f} s" for key, count in sorted(self.counts.items())}
+
     def run(self, index: int) -> None:
         attacks = [self.chat, self.bulk, self.nested, self.admin_login]
         chats = messages(int(self.data["max_chars"]))
         turn = index
         while not self.stop.is_set():
-            attack = attacks[turn % len(attacks)]
+            attack, started = attacks[turn % len(attacks)], time.monotonic()
             kind, status = attack(chats[turn % len(chats)]) if attack == self.chat else attack()
             with self.lock:
                 self.counts[f"{kind} {status}"] += 1
+                self.seconds[f"{kind} {status}"] += time.monotonic() - started
             turn += 1
 
     def _send(self, method: str, path: str, body: bytes | None, headers: dict[str, str]) -> int:
@@ -134,11 +140,11 @@ def list_under_attack(url: str, data: dict, rounds: int, attackers: int, measure
         if not number % 2:  # every other round the other way round, so that a drift of the machine cancels
             alone = measure_list()
         ratio = during["p99_ms"] / alone["p99_ms"]
-        results.append({"alone": alone, "during": during, "p99_ratio": ratio, "attacks": dict(attacker.counts)})
+        results.append({"alone": alone, "during": during, "p99_ratio": ratio, "attacks": attacker.summary()})
         print(  # noqa: T201
             f"  round {number}: list alone p50 {alone['p50_ms']:.1f} / p99 {alone['p99_ms']:.1f} ms "
             f"({alone['rps']:.0f} req/s); attacked p50 {during['p50_ms']:.1f} / p99 {during['p99_ms']:.1f} ms "
-            f"({during['rps']:.0f} req/s): p99 x{ratio:.2f}; attacks {dict(sorted(attacker.counts.items()))}",
+            f"({during['rps']:.0f} req/s): p99 x{ratio:.2f}; attacks {attacker.summary()}",
             flush=True,
         )
     median = sorted(results, key=lambda result: result["p99_ratio"])[len(results) // 2]
