@@ -4,6 +4,7 @@
     make bench BENCH_ARGS="--growth"  # also: list and get at 10,000 tasks, then at 1,000,000
     make bench BENCH_ARGS="--scenarios list-during-streams --stream-delay 10"  # streams that last 10 s
     make bench BENCH_ARGS="--against HEAD~1"  # this checkout vs another revision (bench/compare.py)
+    make bench BENCH_ARGS="--scenarios list-under-attack"  # a list while another user attacks (bench/hostile.py)
 
 Prints, per scenario, requests/s, p50, p99 and errors, and our list/get throughput as a ratio of
 a bare WSGI app doing the same SQL (bench/baseline.py) under the same server, measured in the same
@@ -27,6 +28,7 @@ from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from pathlib import Path
 
+from hostile import TARGET_RATIO, list_under_attack, prepare_attacker  # bench/hostile.py
 from slow_model import slow_model  # bench/slow_model.py
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -60,6 +62,10 @@ def parse_args() -> argparse.Namespace:
                         "(default 8: the chat turns of 2 workers, CHAT_TURNS_PER_WORKER 4 each).")  # fmt: skip
     parser.add_argument("--stream-delay", type=float, default=0, help="Chat answers streamed over this many "
                         "seconds by a local fake provider, not the offline model (default 0: offline).")  # fmt: skip
+    parser.add_argument("--attackers", type=int, default=8, help="Attacking threads in list-under-attack "
+                        "(opt-in, not run by default).")  # fmt: skip
+    parser.add_argument("--attack-list-connections", type=int, default=8, help="The attacked list's wrk "
+                        "connections in list-under-attack (default 8: a busy user, not a flood).")  # fmt: skip
     parser.add_argument("--json", type=Path, help="Also write the results to this file.")
     return parser.parse_args()
 
@@ -288,6 +294,14 @@ def run_scenarios(args, env, data, scenarios) -> tuple[dict, dict]:
                 ours[scenario]["round_ratios"] = [round(ratio, 2) for ratio in pairs]
             elif scenario == "list-during-streams":
                 ours[scenario] = list_during_streams(args, url, data)
+            elif scenario == "list-under-attack":
+
+                def measure_list(url: str = url) -> dict:
+                    connections = args.attack_list_connections
+                    wrk_result(start_wrk(args, url, "list", data, args.warmup, connections=connections))
+                    return wrk_result(start_wrk(args, url, "list", data, args.duration, connections=connections))
+
+                ours[scenario] = list_under_attack(url, data, args.rounds, args.attackers, measure_list)
             else:
                 ours[scenario] = measure(args, url, scenario, data)
             log(f"  {scenario:<19} {ours[scenario]['rps']:>8.0f} req/s  p99 {ours[scenario]['p99_ms']:.1f} ms"
@@ -354,6 +368,10 @@ def main() -> None:
     create_database(args.database_url)
     log(f"Preparing {args.database_url} …")
     data = prepare(args, env)
+    if "list-under-attack" in scenarios:
+        from django.conf import settings
+
+        data.update(prepare_attacker(settings.CHAT_MAX_MESSAGE_CHARS))
     config = f"gunicorn {args.worker_class}, {args.workers} workers x {args.threads} threads"
     load_average = os.getloadavg()[0]  # the machine may be busy with more than this benchmark
     log(f"Server: {config}; load: wrk {args.wrk_threads} threads, {args.connections} connections, {args.duration} s; "
@@ -395,6 +413,11 @@ def main() -> None:
                 f"{during['stream_busy']} refused busy with a 503 and sent again after Retry-After): "
                 f"{during['rps']:.0f} req/s, {p99}; alone {alone['rps']:.0f} req/s, "
                 f"p99 {alone['p99_ms']:.1f} ms: {during['vs_alone']:.0%} of the throughput")  # fmt: skip
+        if "list-under-attack" in ours:
+            attacked = ours["list-under-attack"]
+            rounds = ", ".join(f"x{ratio:.2f}" for ratio in attacked["round_ratios"])
+            log(f"list under attack: p99 x{attacked['p99_ratio']:.2f} of the list alone, the median of rounds "
+                f"{rounds} (target ≤ x{TARGET_RATIO:g})")  # fmt: skip
         timed = {s: r for s, r in ours.items() if s not in ("chat", "chat-stream")}
         slow = [s for s, r in timed.items() if not r["requests"] or r["p99_ms"] >= TARGET_P99_MS]
         failed = [s for s, r in ours.items() if r["errors"]]

@@ -7,6 +7,11 @@ class Conversation(models.Model):
     title = models.CharField(max_length=200, blank=True)
     created_at = models.DateTimeField(default=timezone.now, editable=False)
     updated_at = models.DateTimeField(default=timezone.now)
+    pending = models.JSONField(
+        null=True,
+        blank=True,
+        help_text="The task calls the last turn held for confirmation: [{name, task_id}]; a yes runs them.",
+    )
 
     class Meta:
         ordering = ["-updated_at", "-id"]

@@ -43,6 +43,19 @@ _UNITS = "day|week|month|year"
 _UNIT = rf"(?:{_UNITS})"
 _SHIFTS = {"this": 0, "next": 1, "last": -1}
 
+# Yes ---------------------------------------------------------------------------------------------
+
+_YES = re.compile(r"(?:yes|yeah|yep|yup|sure|ok|okay|confirm(?:ed)?|go\s+ahead|do\s+it|please\s+do|proceed)(?:\W.*)?")
+_NOT = re.compile(r"\b(?:no|not|don'?t|never|cancel|stop|wait|only|except|but)\b")
+MAX_YES = 100
+
+
+def confirms(message: str) -> bool:
+    """Whether a message is a plain yes ("yes", "ok, go ahead", "yes please delete them"): no "not", no "but"."""
+    text = " ".join(message.lower().replace("\u2019", "'").split()).strip(" .!")
+    return len(text) <= MAX_YES and bool(_YES.fullmatch(text)) and not _NOT.search(text)
+
+
 # Dates ------------------------------------------------------------------------------------------
 
 _PERIOD = re.compile(rf"(?:(?P<which>{'|'.join(_SHIFTS)})\s+)?(?P<unit>{_UNITS})")

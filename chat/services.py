@@ -28,6 +28,7 @@ from openai.types.responses.response_input_item_param import FunctionCallOutput
 from chat import selectors
 from chat.agent import ChatProviderError, run_turn, stream_turn
 from chat.models import Conversation, Message
+from chat.phrases import confirms
 from chat.streaming import stream_from_thread
 from chat.tools import ChatContext
 
@@ -61,13 +62,13 @@ def conversation_delete(*, user_id: str, conversation_id: int) -> None:
 def chat_send(*, user_id: str, message: str, conversation_id: int | None = None, zone: ZoneInfo = UTC) -> ChatReply:
     """One turn, answered when complete; the tools read dates in `zone`."""
     conversation, input_items = _begin(user_id=user_id, message=message, conversation_id=conversation_id)
-    context = ChatContext(user_id=user_id, zone=zone)
+    context = turn_context(conversation=conversation, message=message, zone=zone)
     try:
         reply = async_to_sync(run_turn)(context, input_items)
     except ChatProviderError as exc:
-        turn_record(conversation=conversation, tool_calls=context.tool_calls, reply=None)
+        turn_record(conversation=conversation, tool_calls=context.tool_calls, reply=None, held=context.held)
         raise ChatTurnFailed(exc, conversation.pk) from exc
-    turn_record(conversation=conversation, tool_calls=context.tool_calls, reply=reply)
+    turn_record(conversation=conversation, tool_calls=context.tool_calls, reply=reply, held=context.held)
     return ChatReply(conversation.pk, reply, public_tool_calls(context.tool_calls))
 
 
@@ -79,11 +80,11 @@ def chat_stream(
     The conversation is found (or a ConversationNotFound raised) before the first event. The
     agent runs in a thread of its own, so a WSGI server can send each event as it happens."""
     conversation, input_items = _begin(user_id=user_id, message=message, conversation_id=conversation_id)
+    context = turn_context(conversation=conversation, message=message, zone=zone)
     if not connection.in_atomic_block:
         # Give the request's pooled connection back for the stream's length: the agent's thread has
         # its own, and an idle one held per stream would drain the pool (bench/RESULTS.md).
         connection.close()
-    context = ChatContext(user_id=user_id, zone=zone)
 
     async def turn() -> AsyncIterator[tuple[str, Any]]:
         yield "conversation", conversation.pk
@@ -105,7 +106,7 @@ def chat_stream(
 
     @sync_to_async
     def record(*, reply: str | None) -> None:
-        turn_record(conversation=conversation, tool_calls=context.tool_calls, reply=reply)
+        turn_record(conversation=conversation, tool_calls=context.tool_calls, reply=reply, held=context.held)
 
     def failed(exc: Exception) -> tuple[str, Any]:
         logger.error("Chat stream failed in conversation %s", conversation.pk, exc_info=exc)
@@ -169,8 +170,28 @@ def turn_input(*, conversation: Conversation) -> list[TResponseInputItem]:
     return history_items(selectors.message_recent(conversation=conversation, limit=settings.CHAT_HISTORY_LIMIT))
 
 
-def turn_record(*, conversation: Conversation, tool_calls: list[dict[str, Any]], reply: str | None) -> None:
-    """Store the tool calls that ran (each with its result) and, when complete, the reply."""
+def turn_context(*, conversation: Conversation, message: str, zone: ZoneInfo = UTC) -> ChatContext:
+    """The context of a turn whose user message is `message`.
+
+    The calls the turn before held for confirmation (chat.tools) may run now if this message is a plain
+    yes: the user's own words decide, never the model's. Either way they are pending no longer."""
+    held = conversation.pending or []
+    if held:
+        Conversation.objects.filter(pk=conversation.pk).update(pending=None)
+        conversation.pending = None
+    confirmed = frozenset((call["name"], call["task_id"]) for call in held) if confirms(message) else frozenset()
+    return ChatContext(user_id=conversation.user_id, zone=zone, confirmed=confirmed)
+
+
+def turn_record(
+    *,
+    conversation: Conversation,
+    tool_calls: list[dict[str, Any]],
+    reply: str | None,
+    held: list[dict[str, Any]] | None = None,
+) -> None:
+    """Store the tool calls that ran (each with its result), the calls held for the user's yes, and, when
+    complete, the reply."""
     user_id, now = conversation.user_id, timezone.now()
     rows = []
     for call in tool_calls:
@@ -201,9 +222,10 @@ def turn_record(*, conversation: Conversation, tool_calls: list[dict[str, Any]],
                 conversation=conversation, user_id=user_id, role=Message.Role.ASSISTANT, content=reply, created_at=now
             )
         )
+    changes: dict[str, Any] = {"updated_at": now, "pending": held} if held else {"updated_at": now}
     with transaction.atomic():
         Message.objects.bulk_create(rows)
-        Conversation.objects.filter(pk=conversation.pk).update(updated_at=now)
+        Conversation.objects.filter(pk=conversation.pk).update(**changes)
 
 
 def _begin(*, user_id: str, message: str, conversation_id: int | None) -> tuple[Conversation, list[TResponseInputItem]]:

@@ -6,6 +6,12 @@ records the call on the context so the view can store it and show it in `tool_ca
 
 Dates and repetition are read in the user's time zone (the context's, from the X-Timezone header),
 by chat.phrases: the same English the offline model listens for.
+
+Task titles and descriptions are the user's text, and the model reads them in these results: a title
+that reads as an order must not become a hundred deletions. So one turn completes or deletes at most
+CHAT_MAX_DESTRUCTIVE_PER_TURN tasks; a call beyond is held ("needs_confirmation") until the user's next
+message says yes (chat.services records and checks that; the model cannot confirm for the user). And a
+list the model reads is bounded by CHAT_TOOL_RESULT_CHARS: a long one is the first tasks and a count.
 """
 
 import functools
@@ -19,6 +25,7 @@ from zoneinfo import ZoneInfo
 from agents import FunctionTool, RunContextWrapper, function_tool
 from agents.tool_context import ToolContext
 from asgiref.sync import sync_to_async
+from django.conf import settings
 
 from chat.phrases import DEFAULT_DUE_TIME, clears, local_time, parse_bound, parse_due, parse_recurrence
 from tasks import operations
@@ -27,16 +34,43 @@ from tasks.operations import Priority, Result
 UTC = ZoneInfo("UTC")
 
 
+DESTRUCTIVE = {"complete_task": "complete", "delete_task": "delete"}
+
+
 @dataclass
 class ChatContext:
-    """What a run knows about its caller, and the tool calls it made."""
+    """What a run knows about its caller, and the tool calls it made.
+
+    `confirmed` holds the (tool, task id) calls the user's message confirmed (held in the turn before);
+    `held` collects the calls this turn holds for confirmation."""
 
     user_id: str
     tool_calls: list[dict[str, Any]] = field(default_factory=list)
     zone: ZoneInfo = UTC
+    confirmed: frozenset[tuple[str, int]] = frozenset()
+    held: list[dict[str, Any]] = field(default_factory=list)
+    destructive: int = 0
 
     def now(self) -> datetime:
         return datetime.now(self.zone)
+
+    def hold(self, name: str, task_id: int) -> dict[str, Any] | None:
+        """None when this call may run now; else the result that holds it until the user confirms."""
+        if (name, task_id) in self.confirmed:
+            return None
+        if self.destructive < settings.CHAT_MAX_DESTRUCTIVE_PER_TURN:
+            self.destructive += 1
+            return None
+        if not any(call == {"name": name, "task_id": task_id} for call in self.held):
+            self.held.append({"name": name, "task_id": task_id})
+        limit, verb = settings.CHAT_MAX_DESTRUCTIVE_PER_TURN, DESTRUCTIVE[name]
+        return {
+            "task_id": task_id,
+            "status": "needs_confirmation",
+            "limit": limit,
+            "error": f"Not done: one message may complete or delete at most {limit} tasks. Nothing changed for "
+            f"this task. Ask the user whether to {verb} it; if their next message says yes, call {name} for it again.",
+        }
 
 
 def _task_tool(func: Callable[..., Result]) -> FunctionTool:
@@ -119,8 +153,10 @@ def list_tasks(
     due_after: str | None = None,
     overdue: bool | None = None,
     search: str | None = None,
-) -> list[dict[str, Any]]:
-    """List the user's tasks (at most 100): newest first, or soonest due first when filtering by due date.
+) -> Result:
+    """List the user's tasks: newest first, or soonest due first when filtering by due date.
+
+    A long list answers {"tasks": the first ones, "shown", "total", "more"}: narrow the filters to see others.
 
     Filters combine (all must hold). Dates are read in the user's time zone; due_at is shown in it.
 
@@ -135,8 +171,9 @@ def list_tasks(
         search: Words to find in the title or description.
     """
     context, now = ctx.context, ctx.context.now()
-    return operations.task_find(
-        user_id=context.user_id, status=status, priorities=operations.names(priority),
+    return operations.task_page(
+        user_id=context.user_id, chars=settings.CHAT_TOOL_RESULT_CHARS, status=status,
+        priorities=operations.names(priority),
         tags=_tag_names(operations.names(tag)),
         due_before=parse_bound("due_before", due_before, now) if due_before else None,
         due_after=parse_bound("due_after", due_after, now) if due_after else None, overdue=overdue, search=search,
@@ -151,6 +188,8 @@ def complete_task(ctx: RunContextWrapper[ChatContext], task_id: int) -> dict[str
     Args:
         task_id: The task's id, as shown by list_tasks.
     """
+    if held := ctx.context.hold("complete_task", task_id):
+        return held
     return operations.task_complete(user_id=ctx.context.user_id, task_id=task_id, zone=ctx.context.zone)
 
 
@@ -161,6 +200,8 @@ def delete_task(ctx: RunContextWrapper[ChatContext], task_id: int) -> dict[str, 
     Args:
         task_id: The task's id, as shown by list_tasks.
     """
+    if held := ctx.context.hold("delete_task", task_id):
+        return held
     return operations.task_remove(user_id=ctx.context.user_id, task_id=task_id, zone=ctx.context.zone)
 
 

@@ -4,23 +4,26 @@ the result shapes both answer (tasks.results), and one mapping of domain errors 
 A front only turns what it was given (English, ISO text, comma-separated names) into these arguments;
 the rules themselves live in tasks.services and tasks.selectors, which the REST API calls too."""
 
+import json
 from collections.abc import Callable, Sequence
 from datetime import datetime
 from typing import Any, Literal
 from zoneinfo import ZoneInfo
 
 from django.core.exceptions import ValidationError
+from django.db.models import QuerySet
 from typing_extensions import Unpack
 
 from tasks import selectors, services
 from tasks.exceptions import TaskNotFound
-from tasks.models import PRIORITIES
+from tasks.models import PRIORITIES, Task
 from tasks.results import task_item, task_summary
 from tasks.selectors import STATUS_COMPLETED, OrderKey, TaskConditions
 
 UTC = ZoneInfo("UTC")
 LIST_LIMIT = 100
 MAX_SEARCH = 200
+PAGE_FRAME = 300  # room for task_page's keys around the tasks
 NOTHING_TO_CHANGE = "Give at least one field to change."
 FAILED = {"not_found", "invalid"}
 Priority = Literal["none", "low", "medium", "high"]
@@ -88,6 +91,44 @@ def task_find(
 ) -> list[dict[str, Any]]:
     """The user's live tasks meeting every condition given: newest first, or soonest due first when
     filtering by due date (unless `ordering` says otherwise); at most `limit`."""
+    tasks = _matching(user_id=user_id, status=status, ordering=ordering, **conditions)
+    return [task_item(task, zone) for task in tasks[:limit]]
+
+
+def task_page(
+    *,
+    user_id: str,
+    chars: int,
+    status: Status = "all",
+    zone: ZoneInfo = UTC,
+    limit: int = LIST_LIMIT,
+    **conditions: Unpack[TaskConditions],
+) -> Result:
+    """As task_find, within `chars` characters of JSON: the list when it is whole and fits, else the
+    first tasks that fit with how many there are: {"tasks", "shown", "total", "more"}."""
+    tasks = _matching(user_id=user_id, status=status, **conditions)
+    items, size = [], 2  # the brackets
+    for task in tasks[:limit]:
+        item = task_item(task, zone)
+        size += len(json.dumps(item, ensure_ascii=False)) + 2  # and ", "
+        if size > chars - PAGE_FRAME:
+            break
+        items.append(item)
+    total = len(items) if len(items) < limit and size <= chars - PAGE_FRAME else tasks.count()
+    if len(items) == total:
+        return items
+    return {
+        "tasks": items,
+        "shown": len(items),
+        "total": total,
+        "more": f"Only the first {len(items)} of {total} tasks are shown. Narrow the filters (status, priority, "
+        "tag, due dates, search) to see others.",
+    }
+
+
+def _matching(
+    *, user_id: str, status: Status, ordering: Sequence[OrderKey] = (), **conditions: Unpack[TaskConditions]
+) -> QuerySet[Task]:
     errors, search = {}, conditions.get("search")
     if unknown := [name for name in conditions.get("priorities") or () if name not in PRIORITIES]:
         errors["priority"] = [f"Unknown value(s) {', '.join(unknown)}; use {', '.join(PRIORITIES)}."]
@@ -104,8 +145,7 @@ def task_find(
         ordering = [OrderKey("due_at", descending=False)]
     tasks = selectors.task_list(user_id=user_id, completed=STATUS_COMPLETED[status])
     tasks = selectors.task_filter(tasks, **conditions)
-    ordered = selectors.task_ordered(tasks, selectors.task_ordering(tasks, ordering))
-    return [task_item(task, zone) for task in ordered[:limit]]
+    return selectors.task_ordered(tasks, selectors.task_ordering(tasks, ordering))
 
 
 def task_complete(*, user_id: str, task_id: int, zone: ZoneInfo = UTC) -> dict[str, Any]:

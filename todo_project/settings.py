@@ -266,6 +266,10 @@ CHAT_TIMEOUT_SECONDS = get_int_from_env("CHAT_TIMEOUT_SECONDS", 60)
 CHAT_MAX_RETRIES = get_int_from_env("CHAT_MAX_RETRIES", 2)
 CHAT_MAX_TURNS = get_int_from_env("CHAT_MAX_TURNS", 10)
 CHAT_RATE = os.environ.get("CHAT_RATE", "20/min")
+# What one turn may do unasked (chat/tools.py): complete or delete this many tasks, beyond which the user
+# confirms in their next message; and send the model at most this much of one tool's result.
+CHAT_MAX_DESTRUCTIVE_PER_TURN = get_int_from_env("CHAT_MAX_DESTRUCTIVE_PER_TURN", 5)
+CHAT_TOOL_RESULT_CHARS = get_int_from_env("CHAT_TOOL_RESULT_CHARS", 16000)
 # Chat turns one worker process runs at once (each holds a server thread while the model answers);
 # the rest of the THREADS stay free for the API. Beyond it a turn is a 503 with Retry-After (chat/slots.py).
 CHAT_TURNS_PER_WORKER = get_int_from_env("CHAT_TURNS_PER_WORKER", max(1, get_int_from_env("THREADS", 8) // 2))

@@ -1,6 +1,7 @@
 """The ChatKit server: answers a user message with the chat API's agent, tools and history."""
 
 from collections.abc import AsyncIterator
+from zoneinfo import ZoneInfo
 
 from agents import TResponseInputItem
 from asgiref.sync import sync_to_async
@@ -45,15 +46,19 @@ PROGRESS = {
 
 
 @sync_to_async
-def _turn_input(*, user_id: str, thread_id: str) -> list[TResponseInputItem]:
-    return services.turn_input(conversation=conversation_of(user_id=user_id, thread_id=thread_id))
+def _turn_start(
+    *, user_id: str, thread_id: str, message: str, zone: ZoneInfo
+) -> tuple[list[TResponseInputItem], ChatContext]:
+    conversation = conversation_of(user_id=user_id, thread_id=thread_id)
+    context = services.turn_context(conversation=conversation, message=message, zone=zone)
+    return services.turn_input(conversation=conversation), context
 
 
 @sync_to_async
 def _tool_calls_store(*, user_id: str, thread_id: str, context: ChatContext) -> None:
     """The tool calls that ran, each with its result; the reply comes as an item, which the SDK stores."""
     conversation = conversation_of(user_id=user_id, thread_id=thread_id)
-    services.turn_record(conversation=conversation, tool_calls=context.tool_calls, reply=None)
+    services.turn_record(conversation=conversation, tool_calls=context.tool_calls, reply=None, held=context.held)
 
 
 class TodoChatKitServer(ChatKitServer[ChatKitContext]):
@@ -83,8 +88,10 @@ class TodoChatKitServer(ChatKitServer[ChatKitContext]):
             title = services.conversation_title(message=user_text(input_user_message.content))
             thread.title = title or None  # the SDK saves it
         user_id = context.user_id
-        input_items = await _turn_input(user_id=user_id, thread_id=thread.id)
-        chat_context = ChatContext(user_id=user_id, zone=context.zone)
+        message_text = user_text(input_user_message.content) if input_user_message is not None else ""
+        input_items, chat_context = await _turn_start(
+            user_id=user_id, thread_id=thread.id, message=message_text, zone=context.zone
+        )
         message = AssistantMessageItem(
             id=self.store.generate_item_id("message", thread, context),
             thread_id=thread.id,

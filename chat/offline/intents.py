@@ -98,6 +98,8 @@ def _by_name(action: str, name: str) -> Intent:
 
 
 def _matching(tasks: Any, name: str) -> list[dict[str, Any]]:
+    if isinstance(tasks, dict):  # a long list: the first tasks of it
+        tasks = tasks.get("tasks")
     if not isinstance(tasks, list):
         return []
     wanted = name.lower()
@@ -106,6 +108,17 @@ def _matching(tasks: Any, name: str) -> list[dict[str, Any]]:
         return exact
     words = set(re.findall(r"\w+", wanted))
     return [task for task in tasks if words and words <= set(re.findall(r"\w+", task["title"].lower()))]
+
+
+def confirmation(held: list[Call]) -> Intent:
+    """The user said yes to the calls held in the turn before: make each again, then a sentence for each."""
+
+    def plan(done: list[tuple[Call, Any]]) -> Call | str:
+        if len(done) < len(held):
+            return held[len(done)]
+        return " ".join(_reply(call, result) for call, result in done)
+
+    return Intent(plan)
 
 
 def _list(status: str) -> Intent:

@@ -23,22 +23,40 @@ from openai.types.responses import (
     ResponseTextDeltaEvent,
 )
 
-from chat.offline.intents import HELP, Call, understand
+from chat.offline.intents import HELP, Call, confirmation, understand
+from chat.phrases import confirms
 
 
 def next_step(items: list[Any]) -> Call | str:
-    """From the Runner's input items: the next tool call, or the reply text."""
+    """From the Runner's input items: the next tool call, or the reply text.
+
+    A plain yes after a turn that held calls for confirmation makes those calls again (the tools run
+    them only if the server, too, read the yes)."""
     items = [_as_dict(item) for item in items]
-    last_user = max((i for i, item in enumerate(items) if item.get("role") == "user"), default=None)
-    if last_user is None:
+    users = [i for i, item in enumerate(items) if item.get("role") == "user"]
+    if not users:
         return HELP
-    calls = {item["call_id"]: item for item in items[last_user + 1 :] if item.get("type") == "function_call"}
-    done = [
+    last_user, message = users[-1], _text(items[users[-1]].get("content"))
+    done = _results(items[last_user + 1 :])
+    if confirms(message) and len(users) > 1:
+        held = [call for call, result in _results(items[users[-2] + 1 : last_user]) if _held(result)]
+        if held:
+            return confirmation(held).plan(done)
+    return understand(message).plan(done)
+
+
+def _results(items: list[dict[str, Any]]) -> list[tuple[Call, Any]]:
+    """The tool calls among `items` that have their result, in order, each with its result."""
+    calls = {item["call_id"]: item for item in items if item.get("type") == "function_call"}
+    return [
         (Call(calls[item["call_id"]]["name"], json.loads(calls[item["call_id"]]["arguments"] or "{}")), _parse(item))
-        for item in items[last_user + 1 :]
+        for item in items
         if item.get("type") == "function_call_output" and item.get("call_id") in calls
     ]
-    return understand(_text(items[last_user].get("content"))).plan(done)
+
+
+def _held(result: Any) -> bool:
+    return isinstance(result, dict) and result.get("status") == "needs_confirmation"
 
 
 def _as_dict(item: Any) -> dict[str, Any]:

@@ -11,6 +11,9 @@ def reply(arguments: dict[str, Any], result: Any) -> str:
     """A sentence about a tool's result, given the arguments it was called with."""
     if isinstance(result, list):
         return _list_reply(arguments, result)
+    if isinstance(result, dict) and "tasks" in result:  # a long list: its first tasks
+        shown = _list_reply(arguments, result["tasks"], total=result.get("total"))
+        return f"{shown}\nThat's the first {result.get('shown')}; narrow it down (a tag, a word) to see others."
     if not isinstance(result, dict):
         return "Something went wrong; please try again."
     task_id, title = result.get("task_id"), result.get("title")
@@ -34,6 +37,12 @@ def reply(arguments: dict[str, Any], result: Any) -> str:
             return f"Updated task {task_id}: it is now “{title}”."
         case "not_found":
             return f"I couldn't find task {task_id} among your tasks, so nothing changed."
+        case "needs_confirmation":
+            limit = result.get("limit")
+            return (
+                f"I haven't touched task {task_id}: one message may complete or delete at most {limit} tasks. "
+                "Say “yes” to go ahead."
+            )
         case _:
             errors = result.get("errors") or {}
             reasons = "; ".join(f"{field}: {' '.join(messages)}" for field, messages in errors.items())
@@ -68,7 +77,7 @@ def _due_text(value: str) -> str:
     return f"due {relative} ({label})" if relative else f"due {label}"
 
 
-def _list_reply(arguments: dict[str, Any], tasks: list[Any]) -> str:
+def _list_reply(arguments: dict[str, Any], tasks: list[Any], total: int | None = None) -> str:
     qualifier = _qualifier(arguments)
     if not tasks:
         return f"You have no {qualifier}."
@@ -77,7 +86,7 @@ def _list_reply(arguments: dict[str, Any], tasks: list[Any]) -> str:
         details = _details(task, FIELDS, only_set=True)
         line = f"• {task['id']}: {task['title']}{' ✓' if task['completed'] else ''}"
         lines.append(line + (f" — {', '.join(details)}" if details else ""))
-    return f"Here are your {qualifier} ({len(tasks)}):\n" + "\n".join(lines)
+    return f"Here are your {qualifier} ({total or len(tasks)}):\n" + "\n".join(lines)
 
 
 def _qualifier(arguments: dict[str, Any]) -> str:
