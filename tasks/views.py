@@ -4,7 +4,6 @@ import re
 from datetime import datetime
 from typing import Any, cast
 
-from django.http import StreamingHttpResponse
 from django.utils.dateparse import parse_datetime
 from django_filters.rest_framework import DjangoFilterBackend
 from drf_spectacular.types import OpenApiTypes
@@ -18,11 +17,11 @@ from drf_spectacular.utils import (
 )
 from rest_framework import serializers, status, viewsets
 from rest_framework.decorators import action
-from rest_framework.exceptions import ParseError, UnsupportedMediaType, ValidationError
+from rest_framework.exceptions import UnsupportedMediaType, ValidationError
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from tasks import exporting, selectors, services
+from tasks import selectors, services
 from tasks.filters import TaskFilter, task_query
 from tasks.models import Task
 from tasks.pagination import MAX_OFFSET, PARAMS, TaskPagination
@@ -31,7 +30,6 @@ from tasks.serializers import (
     BulkCreateSerializer,
     BulkUpdateSerializer,
     CompletionSerializer,
-    ImportItemSerializer,
     TagRenameSerializer,
     TaskSerializer,
     TaskTreeSerializer,
@@ -137,20 +135,6 @@ def _idempotent(request: Request, respond: Any) -> Response:
 # contract says; a known one with a bad value is a 400.
 LIST_FILTERS = frozenset(TaskFilter.base_filters)
 LIST_PARAMS = LIST_FILTERS | {*PARAMS, "updated_since"}
-
-
-CSV_FLAVOUR = OpenApiParameter(
-    "csv", str, enum=["safe", "raw"], default="safe",
-    description="safe: a text cell that a spreadsheet would run as a formula (= + - @ tab CR) or that starts with ' "
-    "gets a leading ' (import takes it off again); raw: every cell verbatim, for programs (lossless).",
-)  # fmt: skip
-
-
-def _csv_raw(request: Request) -> bool:
-    flavour = request.query_params.get("csv", "safe")
-    if flavour not in {"safe", "raw"}:
-        raise ValidationError({"csv": ["Use safe (the default, for spreadsheets) or raw."]})
-    return flavour == "raw"
 
 
 @extend_schema_view(
@@ -343,66 +327,6 @@ class TaskViewSet(CallerMixin, viewsets.GenericViewSet):
         body.is_valid(raise_exception=True)
         tasks = services.task_bulk_update(user_id=self.caller_id, zone=time_zone(request), **body.validated_data)
         return Response({"results": [render_change(task) for task in tasks]})
-
-    @extend_schema(
-        summary="Export the tasks (streamed; the list's filters apply, default: all, newest first)",
-        parameters=[OpenApiParameter("format", str, enum=[*exporting.EXPORT_FORMATS], default="json",
-                                     description="json (an array of tasks), csv, or ics (iCalendar VTODOs)."),
-                    CSV_FLAVOUR],
-        responses={(200, "application/json"): TaskSerializer(many=True), (200, "text/csv"): OpenApiTypes.STR,
-                   (200, "text/calendar"): OpenApiTypes.STR, 400: VALIDATION_ERROR, **ERRORS},
-    )  # fmt: skip
-    @action(detail=False, methods=["get"])
-    def export(self, request: Request, user_id: str) -> StreamingHttpResponse:
-        fmt = request.query_params.get("format", "json")
-        if fmt not in exporting.EXPORT_FORMATS:
-            raise ValidationError({"format": [f"Use one of {', '.join(exporting.EXPORT_FORMATS)}."]})
-        raw = _csv_raw(request)
-        filters = task_query(user_id=self.caller_id, params=request.query_params)
-        if not filters.is_valid():
-            raise ValidationError(filters.errors)
-        tasks = filters.ordered().iterator(chunk_size=500)
-        rows = exporting.started(TaskSerializer(task).data for task in tasks)  # a failing query: an error, not a cut
-        content = exporting.render(rows, fmt, raw=raw)
-        response = StreamingHttpResponse(content, content_type=exporting.EXPORT_FORMATS[fmt])
-        response["Content-Disposition"] = f'attachment; filename="tasks.{fmt}"'
-        return response
-
-    @extend_schema(
-        summary="Import tasks from a JSON or CSV export, all or nothing",
-        parameters=[TIME_ZONE, CSV_FLAVOUR],
-        description="The body is an export: a JSON array of tasks (application/json), or the CSV export "
-        "(text/csv; a header row with at least `title`; `csv` as it was exported). Ids are new; created_at and "
-        "completed_at are kept.",
-        request={"application/json": ImportItemSerializer(many=True)},
-        responses={201: inline_serializer("Imported", {"imported": serializers.IntegerField(),
-                                                       "results": TaskSerializer(many=True)}),
-                   400: VALIDATION_ERROR, **ERRORS, 415: ErrorSerializer},
-    )  # fmt: skip
-    @action(detail=False, methods=["post"], url_path="import", parser_classes=[])
-    def import_(self, request: Request, user_id: str) -> Response:
-        content_type = request.content_type.split(";")[0].strip().lower()
-        if content_type not in {"application/json", "text/csv"}:
-            raise UnsupportedMediaType(content_type, detail="Send application/json or text/csv (an export).")
-        raw = _csv_raw(request)
-        try:
-            rows = exporting.parse(request.body, content_type, raw=raw)
-        except exporting.ImportFormatError as exc:
-            raise ParseError(str(exc)) from None
-        items, errors = [], {}
-        for index, row in enumerate(rows):
-            body = ImportItemSerializer(data=row)
-            if body.is_valid():
-                items.append(body.validated_data)
-            else:
-                errors[index] = body.errors
-        if errors:
-            # DRF takes any mapping, keyed by item index here (JSON: "0"); its stubs want str keys.
-            raise ValidationError({"tasks": errors})  # type: ignore[dict-item]
-        tasks = services.task_create_many(user_id=self.caller_id, items=items, zone=time_zone(request))
-        return Response(
-            {"imported": len(tasks), "results": TaskSerializer(tasks, many=True).data}, status=status.HTTP_201_CREATED
-        )
 
 
 @extend_schema(tags=["tags"])
