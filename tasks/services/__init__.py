@@ -2,7 +2,7 @@
 the commands) calls these, so ownership, validation and timestamps are decided here once.
 
 By concern: `tasks` (one task), `bulk` (many at once), `tags`, `idempotency`, `seeding`, and the rules
-they all check in `validation`."""
+they all check in `validation` and `quotas`."""
 
 from tasks.services.bulk import BulkAction, task_bulk_update, task_create_many, task_import
 from tasks.services.idempotency import idempotency_purge, idempotent, request_fingerprint

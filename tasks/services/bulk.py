@@ -13,6 +13,7 @@ from django.utils import timezone
 from tasks.exceptions import BulkInvalid
 from tasks.models import Task
 from tasks.selectors import task_many
+from tasks.services.quotas import task_room
 from tasks.services.subtasks import descendants, placed, subtree_restore
 from tasks.services.tags import TaskTag, task_tags_add, task_tags_remove
 from tasks.services.tasks import RESTORED, completion, task_write, trash_cutoff
@@ -50,6 +51,7 @@ def task_create_many(*, user_id: str, items: Sequence[Mapping[str, Any]], zone: 
         raise BulkInvalid("tasks", errors)
     now = timezone.now()
     with transaction.atomic():
+        task_room(user_id=user_id, adding=len(rows))
         wanted = sorted({values["list_id"] for values, _ in rows if values.get("list_id") is not None})
         stored = lists_for_tasks(user_id=user_id, list_ids=wanted) if wanted else {}
         unknown = {i: {"list_id": [NO_SUCH_LIST]} for i, (values, _) in enumerate(rows)
@@ -92,6 +94,7 @@ def task_import(*, user_id: str, items: Sequence[Mapping[str, Any]], zone: ZoneI
     so only one batch of tasks is in memory at a time; the new tasks' ids, in the items' order."""
     ids: list[int] = []
     with transaction.atomic():
+        task_room(user_id=user_id, adding=len(items))  # the whole file's count at once, before any batch
         for start in range(0, len(items), IMPORT_BATCH):
             try:
                 tasks = task_create_many(user_id=user_id, items=items[start : start + IMPORT_BATCH], zone=zone)
