@@ -1,13 +1,17 @@
-"""The limits of export and import: the body size (past Django's own 1 MiB), the row cap, the summary answer."""
+"""The limits of export and import (the body size past Django's own 1 MiB, the row cap, the summary answer), and
+the plain list streamed when long."""
 
 import json
 
 import pytest
+from rest_framework.renderers import JSONRenderer
 
-from tasks import services
+from tasks import selectors, services, speedups
 from tasks.exceptions import BulkInvalid
 from tasks.models import Task
-from tests.conftest import USER_A
+from tasks.serializers import TaskSerializer
+from tasks.services import TaskDraft
+from tests.conftest import USER_A, USER_B
 
 TASKS = "/api/user-a/tasks"
 pytestmark = pytest.mark.django_db
@@ -69,3 +73,25 @@ def test_an_import_in_several_batches_is_all_or_nothing_and_numbers_errors_by_th
 
     assert refused.value.errors == {5: {"list_id": ["No such list."]}}
     assert not Task.objects.exists()
+
+
+def test_a_long_plain_list_is_streamed_with_the_bytes_and_headers_of_a_short_one(api_a, client_for):
+    long = speedups.LIST_IN_MEMORY + 20
+    services.task_bulk_create(drafts=[TaskDraft(user_id=USER_A, title=f"task {n} ✓") for n in range(long)])
+    services.task_create(user_id=USER_A, title="tagged", tags=["home", "bills"], description="a\u2028b")
+    services.task_create(user_id=USER_B, title="theirs")
+    expected = JSONRenderer().render(TaskSerializer(selectors.task_list(user_id=USER_A), many=True).data)
+    short = client_for(USER_B).get("/api/user-b/tasks")
+
+    response = api_a.get(TASKS)
+
+    assert response.streaming
+    body = b"".join(response.streaming_content)
+    assert body == expected
+    assert len(json.loads(body)) == long + 1
+    assert not short.streaming
+    assert _headers(response) == _headers(short)  # all but the length, which a stream cannot know
+
+
+def _headers(response) -> dict[str, str]:
+    return {name: value for name, value in response.items() if name not in {"Content-Length", "X-Request-ID"}}
