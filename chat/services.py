@@ -31,6 +31,7 @@ from chat.models import Conversation, Message
 from chat.phrases import confirms
 from chat.streaming import stream_from_thread
 from chat.tools import ChatContext
+from tasks.exceptions import QuotaExceeded
 
 TITLE_LENGTH = 60  # a title made from the first message
 TITLE_MAX_LENGTH = Conversation._meta.get_field("title").max_length
@@ -121,6 +122,10 @@ def public_tool_calls(calls: list[dict[str, Any]]) -> list[dict[str, Any]]:
 
 
 def conversation_start(*, user_id: str, title: str = "") -> Conversation:
+    """A new conversation, within MAX_CONVERSATIONS_PER_USER."""
+    limit = settings.MAX_CONVERSATIONS_PER_USER
+    if Conversation.objects.filter(user_id=user_id).count() >= limit:
+        raise QuotaExceeded("MAX_CONVERSATIONS_PER_USER", limit, "conversations per user; delete one to start another")
     return Conversation.objects.create(user_id=user_id, title=title)
 
 
@@ -143,7 +148,11 @@ def conversation_rename(*, conversation: Conversation, title: str) -> str:
 
 
 def message_add(*, conversation: Conversation, role: str, content: str) -> Message:
-    """Store a message (a user's or the assistant's reply); the conversation is updated now."""
+    """Store a message (a user's or the assistant's reply); the conversation is updated now. A conversation that
+    holds MAX_MESSAGES_PER_CONVERSATION takes no more (a turn under way still records its tool calls and reply)."""
+    limit = settings.MAX_MESSAGES_PER_CONVERSATION
+    if Message.objects.filter(conversation=conversation).count() >= limit:
+        raise QuotaExceeded("MAX_MESSAGES_PER_CONVERSATION", limit, "messages per conversation; start a new one")
     now = timezone.now()
     with transaction.atomic(savepoint=False):
         message = Message.objects.create(

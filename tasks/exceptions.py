@@ -44,3 +44,12 @@ class ListNotFound(ObjectDoesNotExist):
     def __init__(self, list_id: object) -> None:
         super().__init__(f"List {list_id} not found.")
         self.list_id = list_id
+
+
+class QuotaExceeded(Exception):
+    """A write would take the user past one of their quotas (MAX_TASKS_PER_USER, ...); nothing was written (409)."""
+
+    def __init__(self, setting: str, limit: int, what: str) -> None:
+        super().__init__(f"At most {limit} {what} ({setting}).")
+        self.setting = setting
+        self.limit = limit

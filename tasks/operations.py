@@ -15,7 +15,7 @@ from django.db.models import QuerySet
 from typing_extensions import Unpack
 
 from tasks import selectors, services
-from tasks.exceptions import TaskNotFound
+from tasks.exceptions import QuotaExceeded, TaskNotFound
 from tasks.models import PRIORITIES, Task
 from tasks.results import task_item, task_summary
 from tasks.selectors import STATUS_COMPLETED, OrderKey, TaskConditions
@@ -41,11 +41,14 @@ class NothingToChange(Exception):
 
 def answer(work: Callable[[], Result]) -> Result:
     """What `work()` answers, or the result that says why it failed: a task that is not the caller's is
-    "not_found", exactly as the REST API's 404; invalid values are "invalid" with per-field errors."""
+    "not_found", exactly as the REST API's 404; invalid values (and a full quota, the REST API's 409) are
+    "invalid" with per-field errors."""
     try:
         return work()
     except TaskNotFound as exc:
         return {"task_id": exc.task_id, "status": "not_found", "error": str(exc)}
+    except QuotaExceeded as exc:
+        return {"status": "invalid", "errors": {"detail": [str(exc)]}}
     except NothingToChange as exc:
         return {"task_id": exc.task_id, "status": "invalid", "errors": {"detail": [str(exc)]}}
     except ValidationError as exc:

@@ -2,7 +2,7 @@
 task_changes, the incremental sync."""
 
 import re
-from collections.abc import Collection, Iterable, Sequence
+from collections.abc import Collection, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, Literal, TypedDict
@@ -57,8 +57,9 @@ def task_list(*, user_id: str, completed: bool | None = None) -> QuerySet[Task]:
     return tasks
 
 
-def task_list_all(*, user_id: str) -> list[Task]:
-    """task_list, unfiltered, in the model's order: the contract's plain list, from the speed layer."""
+def task_list_all(*, user_id: str) -> list[Task] | Iterator[Task]:
+    """task_list, unfiltered, in the model's order: the contract's plain list, from the speed layer (a list, or
+    an iterator over a server-side cursor when the user has more than speedups.LIST_IN_MEMORY tasks)."""
     return speedups.task_list_all(user_id=user_id)
 
 

@@ -5,7 +5,7 @@ instead, visible here. Each has a test that it answers exactly what the plain OR
 Compiled SQL is cached per database alias: two aliases may be two servers of different versions."""
 
 import json
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from typing import Any, cast
 
 from django.core.exceptions import EmptyResultSet
@@ -13,6 +13,7 @@ from django.db import connections
 from django.db.models import JSONField, QuerySet
 from django.db.models.expressions import RawSQL
 from django.db.models.query import RawQuerySet
+from django.db.models.sql.query import RawQuery
 from django.db.models.sql.subqueries import UpdateQuery
 
 from tasks.models import Tag, Task
@@ -57,10 +58,13 @@ class CompiledQuery:
             self._compiled[alias] = sql, list(params), places
         return self._compiled[alias]
 
-    def __call__(self, *, alias: str = "default", **values: object) -> "RawQuerySet[Task]":
+    def bound(self, *, alias: str = "default", **values: object) -> tuple[str, list[object]]:
+        """The SQL and its parameters with these values in the sentinels' places."""
         sql, params, places = self.sql(alias)
-        bound = [values[places[i]] if i in places else param for i, param in enumerate(params)]
-        return Task.objects.using(alias).raw(sql, bound)
+        return sql, [values[places[i]] if i in places else param for i, param in enumerate(params)]
+
+    def __call__(self, *, alias: str = "default", **values: object) -> "RawQuerySet[Task]":
+        return Task.objects.using(alias).raw(*self.bound(alias=alias, **values))
 
 
 _TASK_GET = CompiledQuery(
@@ -72,16 +76,47 @@ _TASK_GET = CompiledQuery(
 )
 
 
-_TASK_LIST = CompiledQuery(
-    lambda user_id: Task.objects.filter(user_id=user_id, deleted_at=None).annotate(tag_names=tag_names()),
-    user_id="\x00user-id-sentinel",
+def _task_list(user_id: str) -> QuerySet[Task]:
+    return Task.objects.filter(user_id=user_id, deleted_at=None).annotate(tag_names=tag_names())
+
+
+# A list up to LIST_IN_MEMORY tasks is read whole (one query, the fastest answer); a longer one again, streamed.
+LIST_IN_MEMORY = 500
+_TASK_LIST = CompiledQuery(_task_list, user_id="\x00user-id-sentinel")
+_TASK_LIST_HEAD = CompiledQuery(
+    lambda user_id: _task_list(user_id)[: LIST_IN_MEMORY + 1], user_id="\x00user-id-sentinel"
 )
 
 
-def task_list_all(*, user_id: str) -> list[Task]:
+def task_list_all(*, user_id: str) -> list[Task] | Iterator[Task]:
     """A user's live tasks in the model's order (newest first), with their tag names, from their compiled
-    query (selectors.task_list_all: the contract's plain list, the hottest read of all)."""
-    return [cast(Task, _tag_names_decoded(task)) for task in _TASK_LIST(user_id=user_id)]
+    query (selectors.task_list_all: the contract's plain list, the hottest read of all): a list of at most
+    LIST_IN_MEMORY tasks, or for more an iterator that reads them from a server-side cursor as it goes."""
+    head = [cast(Task, _tag_names_decoded(task)) for task in _TASK_LIST_HEAD(user_id=user_id)]
+    if len(head) <= LIST_IN_MEMORY:
+        return head
+    del head
+    return task_iter_all(user_id=user_id)
+
+
+def task_iter_all(*, user_id: str, alias: str = "default") -> Iterator[Task]:
+    """The same tasks as task_list_all's compiled query, one at a time from a server-side cursor (PostgreSQL's,
+    unless DISABLE_SERVER_SIDE_CURSORS: the way QuerySet.iterator reads), so memory does not grow with them."""
+    sql, params = _TASK_LIST.bound(alias=alias, user_id=user_id)
+    tasks = Task.objects.using(alias).raw(sql, params)
+    tasks.query = _ChunkedRawQuery(sql, alias, params=tuple(params))
+    return (cast(Task, _tag_names_decoded(task)) for task in tasks.iterator())
+
+
+class _ChunkedRawQuery(RawQuery):
+    """A RawQuery run on a chunked (server-side) cursor, as the ORM's iterator() runs its queries."""
+
+    def _execute_query(self) -> None:
+        connection = connections[self.using]
+        params = tuple(connection.ops.adapt_unknown_value(value) for value in self.params)
+        chunked = not connection.settings_dict.get("DISABLE_SERVER_SIDE_CURSORS")
+        self.cursor = connection.chunked_cursor() if chunked else connection.cursor()
+        self.cursor.execute(self.sql, params)
 
 
 def task_get(*, user_id: str, task_id: int) -> Task | None:

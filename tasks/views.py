@@ -1,7 +1,9 @@
 """The tasks REST API: a thin adapter over tasks.services, tasks.selectors and tasks.filters."""
 
 import re
+from collections.abc import Iterator
 from datetime import datetime
+from itertools import islice
 from typing import Any, cast
 
 from django.http import StreamingHttpResponse
@@ -18,11 +20,12 @@ from drf_spectacular.utils import (
 )
 from rest_framework import serializers, status, viewsets
 from rest_framework.decorators import action
-from rest_framework.exceptions import ParseError, UnsupportedMediaType, ValidationError
+from rest_framework.exceptions import UnsupportedMediaType, ValidationError
+from rest_framework.renderers import JSONRenderer
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from tasks import exporting, selectors, services
+from tasks import selectors, services
 from tasks.filters import TaskFilter, task_query
 from tasks.models import Task
 from tasks.pagination import MAX_OFFSET, PARAMS, TaskPagination
@@ -31,7 +34,6 @@ from tasks.serializers import (
     BulkCreateSerializer,
     BulkUpdateSerializer,
     CompletionSerializer,
-    ImportItemSerializer,
     TagRenameSerializer,
     TaskSerializer,
     TaskTreeSerializer,
@@ -108,6 +110,20 @@ TASK_OR_TREE = PolymorphicProxySerializer(
 )
 
 
+def _json_array(tasks: Iterator[Task], batch: int = 500) -> Iterator[bytes]:
+    """The bytes DRF's JSONRenderer makes of the whole list, rendered a batch of tasks at a time; the first
+    batch is read now, so a failing query is an error response rather than a cut one."""
+    renderer = JSONRenderer()
+    chunks = (
+        renderer.render(TaskSerializer(rows, many=True).data)[1:-1]
+        for rows in iter(lambda: [*islice(tasks, batch)], [])
+    )
+    first = next(chunks, b"")
+    yield b"[" + first
+    yield from (b"," + chunk for chunk in chunks)
+    yield b"]"
+
+
 def _if_match(request: Request) -> list[datetime] | None:
     header = request.headers.get("If-Match")
     return None if header is None else etag_versions(header)
@@ -137,20 +153,6 @@ def _idempotent(request: Request, respond: Any) -> Response:
 # contract says; a known one with a bad value is a 400.
 LIST_FILTERS = frozenset(TaskFilter.base_filters)
 LIST_PARAMS = LIST_FILTERS | {*PARAMS, "updated_since"}
-
-
-CSV_FLAVOUR = OpenApiParameter(
-    "csv", str, enum=["safe", "raw"], default="safe",
-    description="safe: a text cell that a spreadsheet would run as a formula (= + - @ tab CR) or that starts with ' "
-    "gets a leading ' (import takes it off again); raw: every cell verbatim, for programs (lossless).",
-)  # fmt: skip
-
-
-def _csv_raw(request: Request) -> bool:
-    flavour = request.query_params.get("csv", "safe")
-    if flavour not in {"safe", "raw"}:
-        raise ValidationError({"csv": ["Use safe (the default, for spreadsheets) or raw."]})
-    return flavour == "raw"
 
 
 @extend_schema_view(
@@ -223,9 +225,12 @@ class TaskViewSet(CallerMixin, viewsets.GenericViewSet):
 
     lookup_value_regex = r"[0-9]+"
 
-    def list(self, request: Request, user_id: str) -> Response:
+    def list(self, request: Request, user_id: str) -> Response | StreamingHttpResponse:
         if not LIST_PARAMS.intersection(request.query_params):  # the contract's plain list: no filter set to build
-            return Response(TaskSerializer(selectors.task_list_all(user_id=self.caller_id), many=True).data)
+            every = selectors.task_list_all(user_id=self.caller_id)
+            if isinstance(every, list):
+                return Response(TaskSerializer(every, many=True).data)
+            return StreamingHttpResponse(_json_array(every), content_type="application/json")
         pagination = TaskPagination(request)
         if "updated_since" in request.query_params:
             return self._changes(request, pagination)
@@ -344,66 +349,6 @@ class TaskViewSet(CallerMixin, viewsets.GenericViewSet):
         tasks = services.task_bulk_update(user_id=self.caller_id, zone=time_zone(request), **body.validated_data)
         return Response({"results": [render_change(task) for task in tasks]})
 
-    @extend_schema(
-        summary="Export the tasks (streamed; the list's filters apply, default: all, newest first)",
-        parameters=[OpenApiParameter("format", str, enum=[*exporting.EXPORT_FORMATS], default="json",
-                                     description="json (an array of tasks), csv, or ics (iCalendar VTODOs)."),
-                    CSV_FLAVOUR],
-        responses={(200, "application/json"): TaskSerializer(many=True), (200, "text/csv"): OpenApiTypes.STR,
-                   (200, "text/calendar"): OpenApiTypes.STR, 400: VALIDATION_ERROR, **ERRORS},
-    )  # fmt: skip
-    @action(detail=False, methods=["get"])
-    def export(self, request: Request, user_id: str) -> StreamingHttpResponse:
-        fmt = request.query_params.get("format", "json")
-        if fmt not in exporting.EXPORT_FORMATS:
-            raise ValidationError({"format": [f"Use one of {', '.join(exporting.EXPORT_FORMATS)}."]})
-        raw = _csv_raw(request)
-        filters = task_query(user_id=self.caller_id, params=request.query_params)
-        if not filters.is_valid():
-            raise ValidationError(filters.errors)
-        tasks = filters.ordered().iterator(chunk_size=500)
-        rows = exporting.started(TaskSerializer(task).data for task in tasks)  # a failing query: an error, not a cut
-        content = exporting.render(rows, fmt, raw=raw)
-        response = StreamingHttpResponse(content, content_type=exporting.EXPORT_FORMATS[fmt])
-        response["Content-Disposition"] = f'attachment; filename="tasks.{fmt}"'
-        return response
-
-    @extend_schema(
-        summary="Import tasks from a JSON or CSV export, all or nothing",
-        parameters=[TIME_ZONE, CSV_FLAVOUR],
-        description="The body is an export: a JSON array of tasks (application/json), or the CSV export "
-        "(text/csv; a header row with at least `title`; `csv` as it was exported). Ids are new; created_at and "
-        "completed_at are kept.",
-        request={"application/json": ImportItemSerializer(many=True)},
-        responses={201: inline_serializer("Imported", {"imported": serializers.IntegerField(),
-                                                       "results": TaskSerializer(many=True)}),
-                   400: VALIDATION_ERROR, **ERRORS, 415: ErrorSerializer},
-    )  # fmt: skip
-    @action(detail=False, methods=["post"], url_path="import", parser_classes=[])
-    def import_(self, request: Request, user_id: str) -> Response:
-        content_type = request.content_type.split(";")[0].strip().lower()
-        if content_type not in {"application/json", "text/csv"}:
-            raise UnsupportedMediaType(content_type, detail="Send application/json or text/csv (an export).")
-        raw = _csv_raw(request)
-        try:
-            rows = exporting.parse(request.body, content_type, raw=raw)
-        except exporting.ImportFormatError as exc:
-            raise ParseError(str(exc)) from None
-        items, errors = [], {}
-        for index, row in enumerate(rows):
-            body = ImportItemSerializer(data=row)
-            if body.is_valid():
-                items.append(body.validated_data)
-            else:
-                errors[index] = body.errors
-        if errors:
-            # DRF takes any mapping, keyed by item index here (JSON: "0"); its stubs want str keys.
-            raise ValidationError({"tasks": errors})  # type: ignore[dict-item]
-        tasks = services.task_create_many(user_id=self.caller_id, items=items, zone=time_zone(request))
-        return Response(
-            {"imported": len(tasks), "results": TaskSerializer(tasks, many=True).data}, status=status.HTTP_201_CREATED
-        )
-
 
 @extend_schema(tags=["tags"])
 class TagViewSet(CallerMixin, viewsets.GenericViewSet):
@@ -417,7 +362,7 @@ class TagViewSet(CallerMixin, viewsets.GenericViewSet):
                                                        "task_count": serializers.IntegerField()}, many=True),
                    **ERRORS},
     )  # fmt: skip
-    def list(self, request: Request, user_id: str) -> Response:
+    def list(self, request: Request, user_id: str) -> Response | StreamingHttpResponse:
         tags = selectors.tag_list(user_id=self.caller_id)
         return Response([{"name": tag.name, "task_count": tag.task_count} for tag in tags])
 

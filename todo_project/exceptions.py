@@ -10,7 +10,7 @@ from rest_framework import exceptions, status
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 
-from tasks.exceptions import BulkInvalid, IdempotencyKeyReused, TaskChanged
+from tasks.exceptions import BulkInvalid, IdempotencyKeyReused, QuotaExceeded, TaskChanged
 from todo_project.auth import ServiceUnavailable
 
 logger = logging.getLogger(__name__)
@@ -26,10 +26,17 @@ class IdempotencyConflict(exceptions.APIException):
     default_detail = "This Idempotency-Key was already used for a different request."
 
 
+class QuotaConflict(exceptions.APIException):
+    status_code = status.HTTP_409_CONFLICT
+    default_detail = "A quota of this user is full."
+
+
 def exception_handler(exc: Exception, context: dict[str, Any]) -> Response:
     """DRF's handler, plus domain errors (not found, invalid), database outages and a JSON 500."""
     if isinstance(exc, TaskChanged):
         exc = PreconditionFailed(str(exc))
+    elif isinstance(exc, QuotaExceeded):
+        exc = QuotaConflict(str(exc))
     elif isinstance(exc, IdempotencyKeyReused):
         exc = IdempotencyConflict()
     elif isinstance(exc, BulkInvalid):

@@ -359,3 +359,11 @@ MAX_REQUEST_BODY_BYTES = get_int_from_env("MAX_REQUEST_BODY_BYTES", 1024 * 1024)
 DATA_UPLOAD_MAX_MEMORY_SIZE = MAX_REQUEST_BODY_BYTES
 # An import (POST /api/<user_id>/tasks/import) may be larger: a whole export.
 IMPORT_MAX_BYTES = get_int_from_env("IMPORT_MAX_BYTES", 10 * 1024 * 1024)
+# ...and at most this many tasks (rows of a CSV, items of a JSON array): more is a 400, nothing imported.
+IMPORT_MAX_ROWS = get_int_from_env("IMPORT_MAX_ROWS", 10_000)
+
+# Quotas: what one user may keep. Beyond one, a write is refused with 409 and changes nothing.
+MAX_TASKS_PER_USER = get_int_from_env("MAX_TASKS_PER_USER", 10_000)  # live and in the trash (until purged)
+MAX_TAGS_PER_USER = get_int_from_env("MAX_TAGS_PER_USER", 1_000)
+MAX_CONVERSATIONS_PER_USER = get_int_from_env("MAX_CONVERSATIONS_PER_USER", 1_000)
+MAX_MESSAGES_PER_CONVERSATION = get_int_from_env("MAX_MESSAGES_PER_CONVERSATION", 2_000)

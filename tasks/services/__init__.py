@@ -2,9 +2,9 @@
 the commands) calls these, so ownership, validation and timestamps are decided here once.
 
 By concern: `tasks` (one task), `bulk` (many at once), `tags`, `idempotency`, `seeding`, and the rules
-they all check in `validation`."""
+they all check in `validation` and `quotas`."""
 
-from tasks.services.bulk import BulkAction, task_bulk_update, task_create_many
+from tasks.services.bulk import BulkAction, task_bulk_update, task_create_many, task_import
 from tasks.services.idempotency import idempotency_purge, idempotent, request_fingerprint
 from tasks.services.seeding import TaskDraft, task_bulk_create, task_delete_all
 from tasks.services.tags import tag_delete, tag_rename
@@ -37,6 +37,7 @@ __all__ = [
     "task_create_many",
     "task_delete",
     "task_delete_all",
+    "task_import",
     "task_purge",
     "task_restore",
     "task_set_completed",

@@ -13,6 +13,7 @@ from django.utils import timezone
 from tasks.exceptions import BulkInvalid
 from tasks.models import Task
 from tasks.selectors import task_many
+from tasks.services.quotas import task_room
 from tasks.services.subtasks import descendants, placed, subtree_restore
 from tasks.services.tags import TaskTag, task_tags_add, task_tags_remove
 from tasks.services.tasks import RESTORED, completion, task_write, trash_cutoff
@@ -31,6 +32,7 @@ if TYPE_CHECKING:
 UTC = ZoneInfo("UTC")
 BulkAction = Literal["complete", "reopen", "delete", "restore", "tag", "untag"]
 IMPORT_ONLY_FIELDS = ("created_at", "completed_at")
+IMPORT_BATCH = 500
 
 
 def task_create_many(*, user_id: str, items: Sequence[Mapping[str, Any]], zone: ZoneInfo = UTC) -> list[Task]:
@@ -49,6 +51,7 @@ def task_create_many(*, user_id: str, items: Sequence[Mapping[str, Any]], zone: 
         raise BulkInvalid("tasks", errors)
     now = timezone.now()
     with transaction.atomic():
+        task_room(user_id=user_id, adding=len(rows))
         wanted = sorted({values["list_id"] for values, _ in rows if values.get("list_id") is not None})
         stored = lists_for_tasks(user_id=user_id, list_ids=wanted) if wanted else {}
         unknown = {i: {"list_id": [NO_SUCH_LIST]} for i, (values, _) in enumerate(rows)
@@ -84,6 +87,21 @@ def task_create_many(*, user_id: str, items: Sequence[Mapping[str, Any]], zone: 
         for names, task_ids in by_names.items():
             task_tags_add(user_id=user_id, task_ids=task_ids, names=names)
     return tasks
+
+
+def task_import(*, user_id: str, items: Sequence[Mapping[str, Any]], zone: ZoneInfo = UTC) -> list[int]:
+    """task_create_many for a whole file, all or nothing: created in batches of IMPORT_BATCH in one transaction,
+    so only one batch of tasks is in memory at a time; the new tasks' ids, in the items' order."""
+    ids: list[int] = []
+    with transaction.atomic():
+        task_room(user_id=user_id, adding=len(items))  # the whole file's count at once, before any batch
+        for start in range(0, len(items), IMPORT_BATCH):
+            try:
+                tasks = task_create_many(user_id=user_id, items=items[start : start + IMPORT_BATCH], zone=zone)
+            except BulkInvalid as exc:  # numbered by the whole file, not by the batch
+                raise BulkInvalid(exc.field, {start + index: errors for index, errors in exc.errors.items()}) from None
+            ids.extend(task.id for task in tasks)
+    return ids
 
 
 def task_bulk_update(

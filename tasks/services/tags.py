@@ -9,13 +9,15 @@ from django.utils import timezone
 
 from tasks.models import Tag, Task
 from tasks.selectors import tag_get
+from tasks.services.quotas import tag_room
 from tasks.services.validation import clean_tag_name
 
 TaskTag = Task.tags.through
 
 
 def task_tags_add(*, user_id: str, task_ids: Iterable[int], names: Sequence[str]) -> None:
-    """Attach the named tags (created on first use) to the tasks."""
+    """Attach the named tags (created on first use, within MAX_TAGS_PER_USER) to the tasks."""
+    tag_room(user_id=user_id, names=names)
     Tag.objects.bulk_create([Tag(user_id=user_id, name=name) for name in names], ignore_conflicts=True)
     tag_ids = list(Tag.objects.filter(user_id=user_id, name__in=names).values_list("id", flat=True))
     links = [TaskTag(task_id=task_id, tag_id=tag_id) for task_id in task_ids for tag_id in tag_ids]

@@ -19,6 +19,7 @@ from tasks.exceptions import TaskChanged, TaskNotFound
 from tasks.models import Task, TaskList
 from tasks.recurrence import next_occurrence
 from tasks.selectors import task_exists, task_get
+from tasks.services.quotas import task_room
 from tasks.services.subtasks import HAS_SUBTASKS, placed, subtree_follows, subtree_restore
 from tasks.services.tags import task_tags_add, task_tags_set
 from tasks.services.validation import clean_values, list_for_task, series_values
@@ -47,7 +48,8 @@ def task_create(
     parent_id: int | None = None,
     zone: ZoneInfo = UTC,
 ) -> Task:
-    """Create a task: one INSERT (plus the tag links when it has tags, and checks of its list and parent)."""
+    """Create a task: a COUNT for the quota and one INSERT (plus the tag links when it has tags, and checks of
+    its list and parent)."""
     values = clean_values(
         {"title": title, "description": description, "completed": completed, "priority": priority,
          "tags": list(tags), "due_at": due_at, "recurrence": recurrence, "position": position, "list_id": list_id,
@@ -56,6 +58,7 @@ def task_create(
     values = series_values(values, zone=zone)
     names = values.pop("tags")
     now = timezone.now()
+    task_room(user_id=user_id, adding=1)
     with transaction.atomic() if names or list_id is not None or parent_id is not None else nullcontext():
         values["list_id"] = list_for_task(user_id=user_id, list_id=values["list_id"])
         if values["list_id"] is None and parent_id is not None:
