@@ -47,6 +47,8 @@ class ListValueField(forms.Field):
     def to_python(self, value: Any) -> list[str]:
         values = [value] if isinstance(value, str) else value or []
         items = [part.strip() for raw in values for part in str(raw).split(",") if part.strip()]
+        if any("\x00" in item for item in items):
+            raise forms.ValidationError("Null characters are not allowed.")
         if self.allowed is not None:
             unknown = [item for item in items if item not in self.allowed]
             if unknown:
@@ -70,7 +72,7 @@ class StrictBooleanFilter(django_filters.Filter):
     field_class = StrictBooleanField
 
 
-@extend_schema_field({"type": "array", "items": {"type": "string"}})
+@extend_schema_field({"type": "array", "items": {"type": "string", "pattern": "^[^\\u0000]*$"}})
 class ListFilter(django_filters.Filter):
     field_class = ListValueField
 
@@ -103,7 +105,9 @@ class ListIdField(forms.Field):
         return int(text)
 
 
-@extend_schema_field({"oneOf": [{"type": "integer", "minimum": 1}, {"type": "string", "enum": ["inbox"]}]})
+@extend_schema_field(
+    {"oneOf": [{"type": "integer", "minimum": 1, "maximum": 2**63 - 1}, {"type": "string", "enum": ["inbox"]}]}
+)
 class ListIdFilter(django_filters.Filter):
     field_class = ListIdField
 
