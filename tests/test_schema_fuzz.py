@@ -35,10 +35,10 @@ def authorization(db) -> Iterator[dict[str, str]]:
 
 # Request rules that depend on other fields or on stored data, which a schema cannot express: a
 # recurrence rule's parts must fit together (e.g. not COUNT and UNTIL) and need a due_at; bulk ids
-# must be the user's tasks, a list_id one of the user's lists; updated_since combines only with pagination, cursor must come from a
-# `next` link and not with offset; a due_at must be a moment after 0001-01-01 UTC. A schema-valid
-# request may get a 400 naming only these; and a 422 when schemathesis reuses an Idempotency-Key
-# for another body.
+# must be the user's tasks, a list_id one of the user's lists; updated_since combines only with
+# pagination, cursor must come from a `next` link and not with offset; a due_at must be a moment
+# after 0001-01-01 UTC. A schema-valid request may get a 400 naming only these; and a 422 when
+# schemathesis reuses an Idempotency-Key for another body.
 BEYOND_THE_SCHEMA = {"recurrence", "ids", "list_id", "updated_since", "cursor", "due_at"}
 
 
