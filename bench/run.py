@@ -32,8 +32,8 @@ from slow_model import slow_model  # bench/slow_model.py
 
 ROOT = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent
-SCENARIOS = ["list", "get", "create", "update", "toggle", "delete", "health", "chat", "chat-stream",
-             "list-during-streams", "cold"]  # fmt: skip
+SCENARIOS = ["list", "get", "create", "update", "toggle", "delete", "list-one-list", "health", "chat",
+             "chat-stream", "list-during-streams", "cold"]  # fmt: skip
 TARGET_P99_MS = 50
 
 
@@ -127,6 +127,7 @@ def prepare(args: argparse.Namespace, env: dict[str, str]) -> dict[str, object]:
     with connection.cursor() as cursor:  # drop the dead rows of earlier runs, so plans stay the same
         cursor.execute("VACUUM ANALYZE tasks_task")
     reader, writer, deleter = "bench-reader-1", "bench-writer-1", "bench-deleter-1"
+    bench_list = _list_of_half(reader)
     doomed = sorted(selectors.task_list(user_id=deleter).values_list("id", flat=True))
     if doomed[-1] - doomed[0] + 1 != len(doomed):
         sys.exit("The delete scenario needs contiguous ids; rerun the benchmark.")
@@ -134,6 +135,7 @@ def prepare(args: argparse.Namespace, env: dict[str, str]) -> dict[str, object]:
         "reader": reader,
         "reader_token": mint_token(reader, ttl=7200),
         "reader_task": selectors.task_list(user_id=reader).first().id,
+        "reader_list": bench_list,
         "writer": writer,
         "writer_token": mint_token(writer, ttl=7200),
         "writer_task": selectors.task_list(user_id=writer).first().id,
@@ -147,6 +149,18 @@ def prepare(args: argparse.Namespace, env: dict[str, str]) -> dict[str, object]:
         data.update(rev_writer=rev_writer, rev_writer_token=mint_token(rev_writer, ttl=7200),
                     rev_writer_task=selectors.task_list(user_id=rev_writer).first().id)  # fmt: skip
     return data
+
+
+def _list_of_half(user_id: str) -> int:
+    """A list holding every other task of the user (list-one-list reads it; the plain list is unchanged)."""
+    from tasks.models import Task, TaskList
+    from tasks.services import lists
+
+    task_list = TaskList.objects.filter(user_id=user_id, name="Bench list", deleted_at=None).first()
+    task_list = task_list or lists.list_create(user_id=user_id, name="Bench list")
+    ids = list(Task.objects.filter(user_id=user_id, deleted_at=None).order_by("id").values_list("id", flat=True))
+    Task.objects.filter(pk__in=ids[::2]).update(list=task_list)
+    return task_list.id
 
 
 def seed_background(tasks_per_user: int, users: int) -> None:
@@ -201,6 +215,7 @@ def start_wrk(args, url, scenario, data, seconds, connections=None) -> subproces
         "TOKEN": str(data[f"{role}_token"]),
         "TASK_ID": str(data[f"{role}_task"]) if f"{role}_task" in data else "0",
         "DELETE_FIRST": str(data["delete_first"]),
+        "LIST_ID": str(data.get("reader_list", 0)),
         "THREADS": str(args.wrk_threads),
     }
     command = ["wrk", f"-t{args.wrk_threads}", f"-c{connections or args.connections}", f"-d{seconds}s",

@@ -1,6 +1,6 @@
 -- One scenario of the benchmark, chosen by environment variables (see bench/run.py):
---   SCENARIO  list | get | create | update | toggle | delete | health | chat | chat-stream
---   USER_ID, TOKEN, TASK_ID, DELETE_FIRST, DELETE_LAST
+--   SCENARIO  list | get | list-one-list | create | update | toggle | delete | health | chat | chat-stream
+--   USER_ID, TOKEN, TASK_ID, LIST_ID, DELETE_FIRST, DELETE_LAST
 local scenario = os.getenv("SCENARIO")
 local user = os.getenv("USER_ID")
 local base = "/api/" .. user .. "/tasks"
@@ -28,6 +28,8 @@ end
 function request()
   if scenario == "list" then
     return wrk.format("GET", base, headers)
+  elseif scenario == "list-one-list" then
+    return wrk.format("GET", base .. "?list=" .. os.getenv("LIST_ID"), headers)
   elseif scenario == "get" then
     return wrk.format("GET", base .. "/" .. task_id, headers)
   elseif scenario == "create" then

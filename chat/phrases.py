@@ -186,7 +186,7 @@ def _recurrence(*, said: bool) -> str:
     weekday = rf"{WEEKDAY}s?" if said else _ANY_WEEKDAY
     every = r"every|each" if said else r"every|each|on"
     of_month = r"on\s+the\s+" if said else r"(?:on\s+)?(?:the\s+)?"
-    days = rf"(?:weekdays?|weekends?|{weekday}(?:\s*(?:,|and|&)\s*{weekday})*)"
+    days = rf"(?:weekdays?|weekends?|{weekday}(?:\s*(?:,|and|&)\s*{weekday}){{0,6}})"
     on = rf"(?:{days}|{ORDINAL}(?:\s+day)?|last(?:\s+day)?)"
     return (
         rf"(?:(?:every|each)\s+(?:(?P<n>\d+|other)\s+)?(?P<unit>{_UNITS})s?(?:\s+on\s+(?:the\s+)?(?P<unit_on>{on}))?"

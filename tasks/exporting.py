@@ -1,11 +1,16 @@
 """Task export/import formats: render task rows (the API's JSON dicts) as streamed JSON, CSV or iCalendar
 chunks, and parse uploaded JSON or CSV back into row dicts. Pure functions: no models, no database.
 
-The CSV is a lossless data format, not a spreadsheet: cells are never altered (no formula-injection prefix).
+The CSV is safe to open in a spreadsheet by default: a text cell that a spreadsheet would read as a formula (it
+starts with = + - @, a tab or a CR, as OWASP lists them) or that starts with the guard itself (') gets a leading '.
+Parsing takes exactly that guard off again (a ' followed by one of those characters), so the safe CSV round-trips;
+a spreadsheet shows the cell as text and drops the ' when it saves. `raw=True` renders and parses cells verbatim:
+the lossless CSV for programs, which a spreadsheet may run as formulas.
 """
 
 import csv
 import io
+import itertools
 import json
 import re
 from collections.abc import Callable, Iterable, Iterator
@@ -19,6 +24,9 @@ from tasks.fields import CSV_NAMES, TASK_FIELDS
 EXPORT_FORMATS = {"json": "application/json", "csv": "text/csv; charset=utf-8", "ics": "text/calendar; charset=utf-8"}
 CSV_COLUMNS = list(CSV_NAMES)
 ICS_PRIORITIES = {"high": 1, "medium": 5, "low": 9}
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+_GUARD = "'"
+_GUARDED = (*FORMULA_STARTS, _GUARD)
 # RFC 5545 TEXT may not hold control characters; icalendar escapes CR and LF but passes the others through.
 _ICS_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 
@@ -27,11 +35,18 @@ class ImportFormatError(ValueError):
     """An uploaded file that cannot be read as tasks; the message is meant for API users."""
 
 
-def render(rows: Iterable[dict], fmt: str) -> Iterator[str]:
-    """Render rows in one of EXPORT_FORMATS."""
+def started(rows: Iterable[dict]) -> Iterator[dict]:
+    """The rows, the first one taken now: the query behind them runs (or fails) before a response starts."""
+    rows = iter(rows)
+    first = next(rows, None)
+    return rows if first is None else itertools.chain([first], rows)
+
+
+def render(rows: Iterable[dict], fmt: str, *, raw: bool = False) -> Iterator[str]:
+    """Render rows in one of EXPORT_FORMATS (`raw`: the CSV's cells verbatim, not spreadsheet-safe)."""
     renderers: dict[str, Callable[[Iterable[dict]], Iterator[str]]] = {
         "json": render_json,
-        "csv": render_csv,
+        "csv": lambda rows: render_csv(rows, raw=raw),
         "ics": render_ics,
     }
     if fmt not in renderers:
@@ -56,22 +71,23 @@ class _Echo:
         return value
 
 
-def _csv_cell(value: Any) -> str:
+def _csv_cell(value: Any, raw: bool) -> str:
     if value is None:
         return ""
     if isinstance(value, bool):
         return "true" if value else "false"
-    if isinstance(value, list):
-        return ",".join(value)
-    return str(value)
+    if isinstance(value, int):
+        return str(value)  # a number, even a negative one, is no formula
+    text = ",".join(value) if isinstance(value, list) else str(value)
+    return _GUARD + text if not raw and text.startswith(_GUARDED) else text
 
 
-def render_csv(rows: Iterable[dict]) -> Iterator[str]:
-    """A header line, then one CSV record per row."""
+def render_csv(rows: Iterable[dict], *, raw: bool = False) -> Iterator[str]:
+    """A header line, then one CSV record per row; spreadsheet-safe unless `raw` (see the module's docstring)."""
     writer = csv.writer(_Echo(), lineterminator="\r\n")
     yield writer.writerow(CSV_COLUMNS)
     for row in rows:
-        yield writer.writerow([_csv_cell(row[column]) for column in CSV_COLUMNS])
+        yield writer.writerow([_csv_cell(row[column], raw) for column in CSV_COLUMNS])
 
 
 def _utc(value: str) -> datetime:
@@ -109,13 +125,13 @@ def render_ics(rows: Iterable[dict], *, prodid: str = "-//todo-backend//EN") -> 
     yield footer
 
 
-def parse(data: bytes, content_type: str) -> list[dict]:
-    """Parse an upload according to its media type (application/json or text/csv; always UTF-8)."""
+def parse(data: bytes, content_type: str, *, raw: bool = False) -> list[dict]:
+    """Parse an upload according to its media type (application/json or text/csv; always UTF-8; `raw`: a raw CSV)."""
     media_type = content_type.split(";", 1)[0].strip().lower()
     if media_type == "application/json":
         return parse_json(data)
     if media_type == "text/csv":
-        return parse_csv(data)
+        return parse_csv(data, raw=raw)
     raise ImportFormatError(f"Unsupported content type {media_type or '(none)'!r}; use application/json or text/csv.")
 
 
@@ -177,8 +193,9 @@ _CONVERTERS = {field.name: _BY_KIND.get(field.kind, _csv_text) for field in TASK
 _NULLABLE = {field.name for field in TASK_FIELDS if field.nullable}
 
 
-def parse_csv(data: bytes) -> list[dict]:
-    """A CSV file with a header row naming some of CSV_COLUMNS (title required), as row dicts with JSON types."""
+def parse_csv(data: bytes, *, raw: bool = False) -> list[dict]:
+    """A CSV file with a header row naming some of CSV_COLUMNS (title required), as row dicts with JSON types;
+    unless `raw`, a cell's spreadsheet guard comes off (see the module's docstring)."""
     reader = csv.reader(io.StringIO(_decode(data), newline=""), strict=True)
     try:
         header = [name.strip().lower() for name in next(reader, [])]
@@ -207,6 +224,8 @@ def parse_csv(data: bytes) -> list[dict]:
         where += f" (line {reader.line_num})"
         if len(cells) != len(header):
             raise ImportFormatError(f"{where}: expected {len(header)} fields, found {len(cells)}.")
+        if not raw:
+            cells = [cell[1:] if cell.startswith(_GUARD) and cell[1:].startswith(_GUARDED) else cell for cell in cells]
         try:
             rows.append(_csv_row(dict(zip(header, cells, strict=True))))
         except ValueError as error:

@@ -40,6 +40,7 @@ TASK_FIELDS = (
     TaskField("completed_at", "datetime", read_only=True, nullable=True),
     TaskField("position", "int"),
     TaskField("list_id", "int", nullable=True, exported=False),  # null: the Inbox; lists travel in exports later
+    TaskField("parent_id", "int", nullable=True, exported=False),  # null: a top-level task
 )
 # Columns of the model that are not public: the trash's timestamp (a deleted task is a tombstone).
 INTERNAL_COLUMNS = ("deleted_at",)

@@ -91,17 +91,21 @@ class SearchFilter(django_filters.CharFilter):
     pass
 
 
-class ListIdField(forms.Field):
-    """A list's id, or `inbox`."""
+class IdOrWordField(forms.Field):
+    """An id, or one word (`inbox` for ?list=, `none` for ?parent=)."""
 
-    def to_python(self, value: Any) -> int | Literal["inbox"] | None:
+    def __init__(self, *args: Any, word: str, **kwargs: Any) -> None:
+        self.word = word
+        super().__init__(*args, **kwargs)
+
+    def to_python(self, value: Any) -> int | str | None:
         text = str(value or "").strip().lower()
         if not text:
             return None
-        if text == "inbox":
-            return "inbox"
+        if text == self.word:
+            return text
         if not text.isascii() or not text.isdigit() or not 0 < int(text) < 2**63:
-            raise forms.ValidationError("Must be a list id or inbox.")
+            raise forms.ValidationError(f"Must be an id or {self.word}.")
         return int(text)
 
 
@@ -109,7 +113,12 @@ class ListIdField(forms.Field):
     {"oneOf": [{"type": "integer", "minimum": 1, "maximum": 2**63 - 1}, {"type": "string", "enum": ["inbox"]}]}
 )
 class ListIdFilter(django_filters.Filter):
-    field_class = ListIdField
+    field_class = IdOrWordField
+
+
+@extend_schema_field({"oneOf": [{"type": "integer", "minimum": 1}, {"type": "string", "enum": ["none"]}]})
+class ParentFilter(django_filters.Filter):
+    field_class = IdOrWordField
 
 
 @extend_schema_field({"type": "array", "items": {"type": "string", "enum": list(PRIORITIES)}})
@@ -178,8 +187,13 @@ class TaskFilter(django_filters.FilterSet):
     def filter_search(self, tasks: QuerySet[Task], name: str, value: str) -> QuerySet[Task]:
         return selectors.task_filter(tasks, search=value)
 
+    owner: str
+
     def filter_list(self, tasks: QuerySet[Task], name: str, value: int | Literal["inbox"]) -> QuerySet[Task]:
-        return selectors.task_filter(tasks, in_list=value)
+        return selectors.task_filter(tasks, in_list=value, owner=self.owner)
+
+    def filter_parent(self, tasks: QuerySet[Task], name: str, value: int | Literal["none"]) -> QuerySet[Task]:
+        return selectors.task_filter(tasks, parent=value)
 
     def filter_nothing(self, tasks: QuerySet[Task], name: str, value: Any) -> QuerySet[Task]:
         return tasks  # applied by ordering_keys()
@@ -197,10 +211,17 @@ class TaskFilter(django_filters.FilterSet):
 
     # Last: from here on, `list` in this class body is the filter, not the built-in.
     list = ListIdFilter(
-        method="filter_list", help_text="Only the tasks of this list: its id, or `inbox` (the tasks without a list)."
-    )
+        method="filter_list", word="inbox",
+        help_text="Only the tasks of this list: its id, or `inbox` (the tasks without a list).",
+    )  # fmt: skip
+    parent = ParentFilter(
+        method="filter_parent", word="none",
+        help_text="Only the subtasks of this task (one level), or `none`: only top-level tasks.",
+    )  # fmt: skip
 
 
 def task_query(*, user_id: str, params: Any) -> TaskFilter:
     """The user's live tasks filtered by `params` (a QueryDict or a dict); check `.is_valid()`."""
-    return TaskFilter(params, queryset=selectors.task_list(user_id=user_id))
+    filters = TaskFilter(params, queryset=selectors.task_list(user_id=user_id))
+    filters.owner = user_id  # whose lists ?list= names
+    return filters

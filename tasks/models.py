@@ -6,14 +6,16 @@ from django.core.validators import (
     RegexValidator,
 )
 from django.db import models
-from django.db.models import Q
-from django.db.models.functions import Lower
+from django.db.models import F, Q
+from django.db.models.functions import Coalesce, Lower
 from django.utils import timezone
 
 # The API speaks names; the database stores numbers so that "ordering=-priority" sorts by importance.
 PRIORITIES = {"none": 0, "low": 1, "medium": 2, "high": 3}
 PRIORITY_NAMES = {number: name for name, number in PRIORITIES.items()}
 INT32 = 2**31 - 1
+# Tasks nest at most this many levels: a task, its subtasks, and theirs (see tasks/services/subtasks.py).
+MAX_DEPTH = 3
 
 
 class Tag(models.Model):
@@ -92,6 +94,10 @@ class Task(models.Model):
     list = models.ForeignKey(
         TaskList, null=True, blank=True, on_delete=models.SET_NULL, db_index=False, related_name="tasks"
     )
+    # A subtask's task (same user, same list, at most MAX_DEPTH levels); NULL: a top-level task.
+    parent = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.CASCADE, db_index=False, related_name="subtasks"
+    )
     created_at = models.DateTimeField(default=timezone.now, editable=False)
     updated_at = models.DateTimeField(default=timezone.now, editable=False)
     deleted_at = models.DateTimeField(
@@ -116,11 +122,17 @@ class Task(models.Model):
             # The purge of old tombstones.
             models.Index(fields=["deleted_at"], name="task_deleted_idx", condition=Q(deleted_at__isnull=False)),
             # One list's live tasks, newest first (?list=), and the counts per list.
+            # (The Inbox's tasks have no list: 0 stands for it, see selectors.LIST_KEY.)
             models.Index(
-                fields=["user_id", "list", "-created_at", "-id"],
+                "user_id",
+                Coalesce("list", 0, output_field=models.BigIntegerField()),
+                F("created_at").desc(),
+                F("id").desc(),
                 name="task_user_list_live_idx",
                 condition=Q(deleted_at=None),
             ),
+            # A task's subtasks (the subtree reads, moves and cascades): only subtasks are in it.
+            models.Index(fields=["parent", "id"], name="task_parent_idx", condition=Q(parent__isnull=False)),
         ]
         constraints = [
             models.CheckConstraint(condition=~Q(title=""), name="task_title_not_blank"),

@@ -95,6 +95,9 @@ def task_find(
         errors["status"] = [f"Use one of {', '.join(STATUS_COMPLETED)}."]
     if search and len(search) > MAX_SEARCH:
         errors["search"] = [f"Ensure this value has at most {MAX_SEARCH} characters (it has {len(search)})."]
+    for name, values in (("tag", conditions.get("tags") or ()), ("search", [search or ""])):
+        if any("\x00" in value for value in values):
+            errors[name] = ["Null characters are not allowed."]
     if errors:
         raise ValidationError(errors)
     if not ordering and (conditions.get("due_before") or conditions.get("due_after") or conditions.get("overdue")):

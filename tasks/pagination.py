@@ -21,18 +21,18 @@ from tasks.selectors import OrderKey
 PARAMS = ("limit", "cursor", "offset")
 DEFAULT_LIMIT = 50
 MAX_LIMIT = 500
+MAX_OFFSET = 1_000_000_000  # beyond any list; SQL's OFFSET is a 64-bit integer
 DATETIME_FIELDS = {"created_at", "updated_at", "due_at"}
 VALUE_TYPES: dict[str, type | tuple[type, ...]] = {"id": int, "priority": int, "position": int, "title": str}
 VALUE_TYPES |= {"rank": (int, float), **dict.fromkeys(DATETIME_FIELDS, str)}
 
 
-def _non_negative(request: Request, name: str, maximum: int | None = None) -> int | None:
+def _bounded(request: Request, name: str, low: int, high: int) -> int | None:
     raw = request.query_params.get(name)
     if raw is None:
         return None
-    if not raw.isdigit() or (maximum is not None and not 1 <= int(raw) <= maximum):
-        bounds = f"from 1 to {maximum}" if maximum else "0 or more"
-        raise ValidationError({name: [f"Must be an integer {bounds}."]})
+    if not (raw.isascii() and raw.isdigit()) or not low <= int(raw) <= high:
+        raise ValidationError({name: [f"Must be an integer from {low} to {high}."]})
     return int(raw)
 
 
@@ -40,8 +40,8 @@ class TaskPagination:
     def __init__(self, request: Request) -> None:
         self.request = request
         self.active = any(name in request.query_params for name in PARAMS)
-        self.limit = _non_negative(request, "limit", MAX_LIMIT) or DEFAULT_LIMIT
-        self.offset = _non_negative(request, "offset")
+        self.limit = _bounded(request, "limit", 1, MAX_LIMIT) or DEFAULT_LIMIT
+        self.offset = _bounded(request, "offset", 0, MAX_OFFSET)
         self.cursor = request.query_params.get("cursor") or None
         if self.cursor is not None and self.offset is not None:
             raise ValidationError({"cursor": ["Give cursor or offset, not both."]})

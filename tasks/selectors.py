@@ -5,17 +5,19 @@ import re
 from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import TYPE_CHECKING, Literal, TypedDict
+from typing import TYPE_CHECKING, Any, Literal, TypedDict
 
 from django.contrib.postgres.search import SearchQuery, SearchRank, SearchVector
+from django.core.exceptions import ValidationError
 from django.db import connection
-from django.db.models import Count, F, OrderBy, Q, QuerySet
+from django.db.models import BigIntegerField, Case, Count, F, OrderBy, Q, QuerySet, Subquery, Value, When
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 from typing_extensions import Unpack
 
 from tasks import speedups
 from tasks.exceptions import ListNotFound, TagNotFound, TaskNotFound
-from tasks.models import PRIORITIES, Tag, Task, TaskList
+from tasks.models import MAX_DEPTH, PRIORITIES, Tag, Task, TaskList
 
 if TYPE_CHECKING:
     from django_stubs_ext import WithAnnotations
@@ -38,6 +40,7 @@ if TYPE_CHECKING:
 
 # Must stay identical to the index in migration 0004 (the planner matches expressions).
 SEARCH_VECTOR = SearchVector("title", "description", config="english")
+NEGATIONS = re.compile(r"-(?:\s*-)+")
 
 
 def tag_list_of(task: Task) -> list[str]:
@@ -64,6 +67,8 @@ def task_search(tasks: QuerySet[Task], text: str) -> QuerySet[Task]:
     stemming, web-search syntax: "quoted phrases", -excluded, or); elsewhere every word or "phrase" as a
     substring, and no -excluded one."""
     if connection.vendor == "postgresql":
+        # Each "-" nests a NOT, and some 32 of them overflow PostgreSQL's parser: a run says one NOT, or none.
+        text = NEGATIONS.sub(lambda run: "-" if run[0].count("-") % 2 else " ", text)
         query = SearchQuery(text, config="english", search_type="websearch")
         return (
             tasks.alias(document=SEARCH_VECTOR).filter(document=query).annotate(rank=SearchRank(SEARCH_VECTOR, query))
@@ -129,6 +134,8 @@ class TaskConditions(TypedDict, total=False):
     overdue: bool | None
     search: str | None
     in_list: int | Literal["inbox"] | None  # a list's id (the Inbox's too), or "inbox"
+    owner: str  # whose list in_list names (with in_list: the user whose tasks these are)
+    parent: int | Literal["none"] | None  # a task's id (its subtasks), or "none" (top-level tasks)
 
 
 def task_filter(tasks: QuerySet[Task], **conditions: Unpack[TaskConditions]) -> QuerySet[Task]:
@@ -136,6 +143,7 @@ def task_filter(tasks: QuerySet[Task], **conditions: Unpack[TaskConditions]) -> 
     completed, priorities, tags = conditions.get("completed"), conditions.get("priorities"), conditions.get("tags")
     due_before, due_after = conditions.get("due_before"), conditions.get("due_after")
     overdue, search, in_list = conditions.get("overdue"), conditions.get("search"), conditions.get("in_list")
+    parent = conditions.get("parent")
     if completed is not None:
         tasks = tasks.filter(completed=completed)
     if priorities:
@@ -152,12 +160,24 @@ def task_filter(tasks: QuerySet[Task], **conditions: Unpack[TaskConditions]) -> 
         tasks = tasks.filter(late) if overdue else tasks.exclude(late)
     if search and search.strip():
         tasks = task_search(tasks, search)
-    if in_list == "inbox":
-        tasks = tasks.filter(list_id=None)
-    elif in_list is not None:  # one query: the Inbox's id means the tasks without a list of its owner
-        owner_of_inbox = TaskList.objects.filter(pk=in_list, inbox=True).values("user_id")
-        tasks = tasks.filter(Q(list_id=in_list) | Q(list_id=None, user_id__in=owner_of_inbox))
+    if in_list is not None:
+        tasks = tasks.alias(list_key=LIST_KEY).filter(list_key=_list_key(in_list, owner=conditions["owner"]))
+    if parent is not None:
+        tasks = tasks.filter(parent_id=None if parent == "none" else parent)
     return tasks
+
+
+# A task's list as the list index (task_user_list_live_idx) has it: its id, 0 for the Inbox (NULL).
+LIST_KEY = Coalesce("list", 0, output_field=BigIntegerField())
+
+
+def _list_key(in_list: int | Literal["inbox"], *, owner: str) -> int | Subquery:
+    """The LIST_KEY of a list named by id or "inbox": one uncorrelated subquery (PostgreSQL runs it once,
+    then walks the index), 0 for the owner's Inbox, nothing for another user's list."""
+    if in_list == "inbox":
+        return 0
+    key = Case(When(inbox=True, then=Value(0)), default=F("id"), output_field=BigIntegerField())
+    return Subquery(TaskList.objects.filter(pk=in_list, user_id=owner).values_list(key)[:1])
 
 
 def task_ordering(tasks: QuerySet[Task], keys: Sequence[OrderKey] = ()) -> tuple[OrderKey, ...]:
@@ -182,6 +202,41 @@ def task_get(*, user_id: str, task_id: int) -> Task:
     if task is None:
         raise TaskNotFound(task_id)
     return task
+
+
+def descendants(task_ids: Iterable[int]) -> Q:
+    """The subtasks of these tasks, and theirs, at every level below them (the depth is bounded)."""
+    return Q(parent_id__in=_levels(task_ids, MAX_DEPTH - 1))
+
+
+def subtree(task_ids: Iterable[int]) -> Q:
+    """These tasks and their descendants."""
+    return Q(pk__in=_levels(task_ids, MAX_DEPTH))
+
+
+def _levels(task_ids: Iterable[int], count: int) -> "QuerySet[Any]":
+    """The ids of these tasks and of `count - 1` levels of subtasks below them, as one UNION ALL: each
+    level an index lookup, and one `IN` over all of them (an OR of levels would scan the table)."""
+    level = Task.objects.filter(pk__in=list(task_ids))
+    arms = [level.values("id").order_by()]
+    for _ in range(count - 1):
+        level = Task.objects.filter(parent_id__in=level.values("id"))
+        arms.append(level.values("id").order_by())
+    return arms[0].union(*arms[1:], all=True)
+
+
+def task_subtree(*, user_id: str, task_id: int) -> list[Task]:
+    """The live task and its live subtasks at every level, with their tag names, siblings by position:
+    one query (the depth is bounded, see services.subtasks). TaskNotFound when the task is not live."""
+    tasks = (
+        Task.objects.filter(subtree([task_id]), user_id=user_id, deleted_at=None)
+        .annotate(tag_names=speedups.tag_names())
+        .order_by("position", "id")
+    )
+    found: list[Task] = list(tasks)
+    if not any(task.id == task_id for task in found):
+        raise TaskNotFound(task_id)
+    return found
 
 
 def task_exists(*, user_id: str, task_id: int, deleted: bool = False) -> bool:
@@ -209,6 +264,8 @@ def tag_list(*, user_id: str) -> "QuerySet[WithAnnotations[Tag, TagCount]]":
 
 
 def tag_get(*, user_id: str, name: str) -> Tag:
+    if "\x00" in name:  # no tag has one (clean_tag_name), and PostgreSQL refuses it in a query
+        raise ValidationError({"name": ["Null characters are not allowed."]})
     try:
         return Tag.objects.get(user_id=user_id, name=name.strip().lower())
     except Tag.DoesNotExist:
@@ -225,6 +282,13 @@ def list_all(*, user_id: str) -> list[TaskList]:
     tasks, and those past due): two queries, the lists and one count of all of them."""
     lists = list(TaskList.objects.filter(user_id=user_id, deleted_at=None))
     return _counted(lists, user_id=user_id, tasks=Q())
+
+
+def list_changes(*, user_id: str, since: datetime) -> list[TaskList]:
+    """The lists changed after `since`, deletions included, oldest change first; the live ones counted."""
+    lists = list(TaskList.objects.filter(user_id=user_id, updated_at__gt=since).order_by("updated_at", "id"))
+    _counted([task_list for task_list in lists if task_list.deleted_at is None], user_id=user_id, tasks=Q())
+    return lists
 
 
 def list_get(*, user_id: str, list_id: int) -> TaskList:

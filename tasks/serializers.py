@@ -4,12 +4,14 @@ from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any, cast
 
+from django.core.validators import RegexValidator
 from django.db import models
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 from rest_framework.exceptions import ValidationError
 
 from tasks.fields import PUBLIC_NAMES, READ_ONLY_NAMES, TASK_FIELDS, TaskField
-from tasks.models import INT32, PRIORITIES, PRIORITY_NAMES, Task
+from tasks.models import INT32, PRIORITIES, PRIORITY_NAMES, Task, TaskList
 from tasks.selectors import tag_list_of
 from todo_project.api import (
     AwareDateTimeField,
@@ -66,7 +68,11 @@ class TaskSerializer(RejectUnknownFieldsMixin, serializers.ModelSerializer):
     )
     list_id = StrictIntegerField(
         required=False, allow_null=True, min_value=1, max_value=2**63 - 1,
-        help_text="The task's list (GET /lists); null: the Inbox. Default the Inbox.",
+        help_text="The task's list (GET /lists); null: the Inbox. Default the Inbox, or the parent's list.",
+    )  # fmt: skip
+    parent_id = StrictIntegerField(
+        required=False, allow_null=True, min_value=1, max_value=2**63 - 1,
+        help_text="The task this one is a subtask of (same list; at most 3 levels deep); null: a top-level task.",
     )  # fmt: skip
 
     class Meta:
@@ -104,6 +110,28 @@ def _renderer(fields: tuple[TaskField, ...]) -> Callable[[Task], dict[str, Any]]
     return cast(Callable[[Task], dict[str, Any]], namespace["render"])
 
 
+class TaskListSerializer(RejectUnknownFieldsMixin, serializers.ModelSerializer):
+    serializer_field_mapping = TaskSerializer.serializer_field_mapping
+
+    name = StrictCharField(max_length=100, help_text="1-100 characters, unique per user (case-insensitive).")
+    color = StrictCharField(
+        max_length=7, required=False, allow_null=True, help_text="A colour as #rrggbb, or null.",
+        validators=[RegexValidator(r"^#[0-9a-fA-F]{6}$", "Must be a colour as #rrggbb.")],
+    )  # fmt: skip
+    position = StrictIntegerField(
+        required=False, min_value=-INT32, max_value=INT32, help_text="The lists' order (ascending; the Inbox is -1)."
+    )
+    inbox = StrictBooleanField(read_only=True, help_text="The Inbox: it holds the tasks without a list (list_id null).")
+    open_count = serializers.IntegerField(read_only=True, help_text="Its pending tasks.")
+    overdue_count = serializers.IntegerField(read_only=True, help_text="Its pending tasks past due.")
+
+    class Meta:
+        model = TaskList
+        fields = ["id", "name", "color", "position", "archived", "inbox", "open_count", "overdue_count",
+                  "created_at", "updated_at"]  # fmt: skip
+        read_only_fields = ["id", "inbox", "open_count", "overdue_count", "created_at", "updated_at"]
+
+
 class TombstoneSerializer(serializers.Serializer):
     """A deleted task in a sync answer."""
 
@@ -117,6 +145,29 @@ def render_change(task: Task) -> dict[str, Any]:
     if task.deleted_at is not None:
         return {"id": task.id, "deleted": True, "deleted_at": iso_datetime(task.deleted_at)}
     return TaskSerializer(task).data
+
+
+@extend_schema_field({"type": "array", "items": {"$ref": "#/components/schemas/TaskTree"}})
+class SubtasksField(serializers.ListField):
+    pass
+
+
+class TaskTreeSerializer(TaskSerializer):
+    """For the schema: a task with its subtasks, each with theirs (render_subtree renders it)."""
+
+    subtasks = SubtasksField(child=serializers.DictField(), read_only=True, help_text="In position order.")
+
+    class Meta(TaskSerializer.Meta):
+        fields = [*TaskSerializer.Meta.fields, "subtasks"]
+
+
+def render_subtree(tasks: list[Task], *, root: int) -> dict[str, Any]:
+    """The task `root` with its subtasks nested under `subtasks` (at every level), from task_subtree."""
+    rendered = {task.id: {**TaskSerializer(task).data, "subtasks": []} for task in tasks}
+    for task in tasks:  # in sibling order already
+        if task.id != root and task.parent_id in rendered:
+            rendered[task.parent_id]["subtasks"].append(rendered[task.id])
+    return rendered[root]
 
 
 def task_etag(task: Task) -> str:
@@ -146,7 +197,7 @@ def iso_datetime(value: datetime) -> str:
 
 
 class BulkCreateSerializer(RejectUnknownFieldsMixin, serializers.Serializer):
-    # many=True hands min_length and max_length to the ListSerializer; the stubs only know the child's kwargs.
+    # many=True hands min_length and max_length to the TaskListSerializer; the stubs only know the child's kwargs.
     tasks = TaskSerializer(many=True, min_length=1, max_length=500)  # type: ignore[call-arg]
 
     def to_internal_value(self, data: Any) -> Any:
@@ -180,6 +231,7 @@ class ImportItemSerializer(TaskSerializer):
     created_at = serializers.DateTimeField(required=False)
     completed_at = serializers.DateTimeField(required=False, allow_null=True)
     list_id = StrictIntegerField(read_only=True, allow_null=True)  # ids of lists do not travel between users
+    parent_id = StrictIntegerField(read_only=True, allow_null=True)  # nor ids of tasks
 
 
 def _by_index(detail: Any) -> Any:

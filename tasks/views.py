@@ -26,7 +26,7 @@ from rest_framework.response import Response
 from tasks import exporting, selectors, services
 from tasks.filters import TaskFilter, task_query
 from tasks.models import Task
-from tasks.pagination import PARAMS, TaskPagination
+from tasks.pagination import MAX_OFFSET, PARAMS, TaskPagination
 from tasks.selectors import OrderKey
 from tasks.serializers import (
     BulkCreateSerializer,
@@ -35,9 +35,11 @@ from tasks.serializers import (
     ImportItemSerializer,
     TagRenameSerializer,
     TaskSerializer,
+    TaskTreeSerializer,
     TombstoneSerializer,
     etag_versions,
     render_change,
+    render_subtree,
     task_etag,
 )
 from todo_project.api import ERRORS, VALIDATION_ERROR, CallerMixin, ErrorSerializer, time_zone, time_zone_parameter
@@ -68,7 +70,11 @@ PAGINATION_PARAMS = [
         "{count, next, results}; without them it is a plain array.",
     ),
     OpenApiParameter("cursor", str, description="The `next` link's cursor (keyset pagination, fast at any depth)."),
-    OpenApiParameter("offset", {"type": "integer", "minimum": 0}, description="Skip this many (instead of cursor)."),
+    OpenApiParameter(
+        "offset",
+        {"type": "integer", "minimum": 0, "maximum": MAX_OFFSET},
+        description="Skip this many (instead of cursor).",
+    ),
 ]
 SYNC_PARAM = OpenApiParameter(
     "updated_since", OpenApiTypes.DATETIME,
@@ -94,7 +100,7 @@ def _envelope(name: str, item: Any) -> Any:
     )
 
 
-# A list of tasks is also a list of changes, so the schema says anyOf, not oneOf (todo_project/schema.py).
+# A list of tasks is also a list of changes: the schema says anyOf, not oneOf (todo_project/schema.py).
 LIST_RESPONSE = PolymorphicProxySerializer(
     component_name="TaskListResponse",
     serializers=[
@@ -105,6 +111,14 @@ LIST_RESPONSE = PolymorphicProxySerializer(
     ],
     resource_type_field_name=None,
     many=False,
+)
+
+
+INCLUDE = OpenApiParameter(
+    "include", str, enum=["subtasks"], description="subtasks: the task with its subtasks nested (every level)."
+)
+TASK_OR_TREE = PolymorphicProxySerializer(
+    component_name="TaskOrTree", serializers=[TaskSerializer, TaskTreeSerializer], resource_type_field_name=None
 )
 
 
@@ -139,6 +153,20 @@ LIST_FILTERS = frozenset(TaskFilter.base_filters)
 LIST_PARAMS = LIST_FILTERS | {*PARAMS, "updated_since"}
 
 
+CSV_FLAVOUR = OpenApiParameter(
+    "csv", str, enum=["safe", "raw"], default="safe",
+    description="safe: a text cell that a spreadsheet would run as a formula (= + - @ tab CR) or that starts with ' "
+    "gets a leading ' (import takes it off again); raw: every cell verbatim, for programs (lossless).",
+)  # fmt: skip
+
+
+def _csv_raw(request: Request) -> bool:
+    flavour = request.query_params.get("csv", "safe")
+    if flavour not in {"safe", "raw"}:
+        raise ValidationError({"csv": ["Use safe (the default, for spreadsheets) or raw."]})
+    return flavour == "raw"
+
+
 @extend_schema_view(
     list=extend_schema(
         summary="List tasks (filter, search, sort, paginate, sync)",
@@ -170,8 +198,14 @@ LIST_PARAMS = LIST_FILTERS | {*PARAMS, "updated_since"}
     ),
     retrieve=extend_schema(
         summary="Get a task",
-        parameters=[TASK_ID, OpenApiParameter("If-None-Match", str, OpenApiParameter.HEADER)],
-        responses={200: TaskSerializer, 304: OpenApiResponse(description="Not modified"), **ERRORS, **NOT_FOUND},
+        parameters=[TASK_ID, OpenApiParameter("If-None-Match", str, OpenApiParameter.HEADER), INCLUDE],
+        responses={
+            200: TASK_OR_TREE,
+            304: OpenApiResponse(description="Not modified"),
+            400: VALIDATION_ERROR,
+            **ERRORS,
+            **NOT_FOUND,
+        },
     ),
     update=extend_schema(
         summary="Update a task (partial)",
@@ -262,6 +296,12 @@ class TaskViewSet(CallerMixin, viewsets.GenericViewSet):
         return response
 
     def retrieve(self, request: Request, user_id: str, pk: str) -> Response:
+        if "include" in request.query_params:  # the task with its subtree (no ETag: it covers the task only)
+            if request.query_params["include"] != "subtasks":
+                raise ValidationError({"include": ["Must be subtasks."]})
+            return Response(
+                render_subtree(selectors.task_subtree(user_id=self.caller_id, task_id=int(pk)), root=int(pk))
+            )
         task = selectors.task_get(user_id=self.caller_id, task_id=int(pk))
         known = request.headers.get("If-None-Match")
         if known is not None:
@@ -339,7 +379,8 @@ class TaskViewSet(CallerMixin, viewsets.GenericViewSet):
     @extend_schema(
         summary="Export the tasks (streamed; the list's filters apply, default: all, newest first)",
         parameters=[OpenApiParameter("format", str, enum=[*exporting.EXPORT_FORMATS], default="json",
-                                     description="json (an array of tasks), csv, or ics (iCalendar VTODOs).")],
+                                     description="json (an array of tasks), csv, or ics (iCalendar VTODOs)."),
+                    CSV_FLAVOUR],
         responses={(200, "application/json"): TaskSerializer(many=True), (200, "text/csv"): OpenApiTypes.STR,
                    (200, "text/calendar"): OpenApiTypes.STR, 400: VALIDATION_ERROR, **ERRORS},
     )  # fmt: skip
@@ -348,20 +389,23 @@ class TaskViewSet(CallerMixin, viewsets.GenericViewSet):
         fmt = request.query_params.get("format", "json")
         if fmt not in exporting.EXPORT_FORMATS:
             raise ValidationError({"format": [f"Use one of {', '.join(exporting.EXPORT_FORMATS)}."]})
+        raw = _csv_raw(request)
         filters = task_query(user_id=self.caller_id, params=request.query_params)
         if not filters.is_valid():
             raise ValidationError(filters.errors)
         tasks = filters.ordered().iterator(chunk_size=500)
-        rows = (TaskSerializer(task).data for task in tasks)
-        response = StreamingHttpResponse(exporting.render(rows, fmt), content_type=exporting.EXPORT_FORMATS[fmt])
+        rows = exporting.started(TaskSerializer(task).data for task in tasks)  # a failing query: an error, not a cut
+        content = exporting.render(rows, fmt, raw=raw)
+        response = StreamingHttpResponse(content, content_type=exporting.EXPORT_FORMATS[fmt])
         response["Content-Disposition"] = f'attachment; filename="tasks.{fmt}"'
         return response
 
     @extend_schema(
         summary="Import tasks from a JSON or CSV export, all or nothing",
-        parameters=[TIME_ZONE],
+        parameters=[TIME_ZONE, CSV_FLAVOUR],
         description="The body is an export: a JSON array of tasks (application/json), or the CSV export "
-        "(text/csv; a header row with at least `title`). Ids are new; created_at and completed_at are kept.",
+        "(text/csv; a header row with at least `title`; `csv` as it was exported). Ids are new; created_at and "
+        "completed_at are kept.",
         request={"application/json": ImportItemSerializer(many=True)},
         responses={201: inline_serializer("Imported", {"imported": serializers.IntegerField(),
                                                        "results": TaskSerializer(many=True)}),
@@ -372,8 +416,9 @@ class TaskViewSet(CallerMixin, viewsets.GenericViewSet):
         content_type = request.content_type.split(";")[0].strip().lower()
         if content_type not in {"application/json", "text/csv"}:
             raise UnsupportedMediaType(content_type, detail="Send application/json or text/csv (an export).")
+        raw = _csv_raw(request)
         try:
-            rows = exporting.parse(request.body, content_type)
+            rows = exporting.parse(request.body, content_type, raw=raw)
         except exporting.ImportFormatError as exc:
             raise ParseError(str(exc)) from None
         items, errors = [], {}

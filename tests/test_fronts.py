@@ -146,6 +146,21 @@ def test_invalid_changes_are_refused_alike_and_change_nothing(api_a, front, fiel
 
 
 @pytest.mark.parametrize("front", FRONTS)
+@pytest.mark.parametrize("filters", [{"tag": "a\x00b"}, {"tag": "home,\x00"}, {"search": "a\x00"}], ids=repr)
+def test_a_nul_in_a_list_filter_is_refused_alike(api_a, front, filters):
+    services.task_create(user_id=USER_A, title="Original", tags=["home"])
+
+    if front == "rest":
+        response = api_a.get(f"/api/{USER_A}/tasks", filters)
+        assert response.status_code == 400
+        assert set(response.json()) == set(filters)
+    else:
+        answer = (chat_tool if front == "chat" else mcp_tool)("list_tasks", **filters)
+        assert answer["status"] == "invalid"
+        assert set(answer["errors"]) == set(filters)
+
+
+@pytest.mark.parametrize("front", FRONTS)
 def test_a_repeating_task_without_a_due_date_is_refused_where_no_day_is_implied(api_a, front):
     """REST and MCP take dates as given: a rule needs a due date. The chat reads "every monday" alone as
     starting today (undated_start), as a person would mean it."""

@@ -270,3 +270,78 @@ def test_a_chunked_body_is_held_to_the_limit_too(rf, settings, size, status):
 
     assert response.status_code == status
     assert seen == ([] if status == 413 else [b"x" * size])
+
+
+# --- Small bad input: a 400 with a message (or an answer), never a 500 ---
+
+DEEP = "[" * 10_000 + "]" * 10_000
+BAD_QUERIES = [
+    ("/api/user-a/tasks?tag=%00", "tag"),
+    ("/api/user-a/tasks?tag=home,a%00b", "tag"),
+    ("/api/user-a/tasks?offset=99999999999999999999", "offset"),
+    ("/api/user-a/tasks?limit=5&offset=1000000001", "offset"),
+    ("/api/user-a/tasks?offset=%C2%B2", "offset"),  # "²" is a digit to str.isdigit(), not to int()
+    ("/api/user-a/tasks?limit=%D9%A3", "limit"),  # an Arabic-Indic 3
+    ("/api/user-a/tasks/export?format=csv&tag=%00", "tag"),
+    ("/api/user-a/tasks/export?format=json&tag=%00", "tag"),
+]
+
+
+@pytest.mark.parametrize(("url", "field"), BAD_QUERIES, ids=[url.split("/")[-1] for url, _ in BAD_QUERIES])
+def test_a_bad_query_value_is_a_400_naming_it(api_a, url, field):
+    api_a.post("/api/user-a/tasks", {"title": "t", "tags": ["home"]}, format="json")
+
+    response = api_a.get(url)
+
+    assert response.status_code == 400
+    assert response["Content-Type"] == "application/json"
+    assert field in response.json()
+
+
+@pytest.mark.parametrize("method", ["patch", "delete"])
+def test_a_tag_name_with_a_nul_is_a_400(api_a, method):
+    response = getattr(api_a, method)("/api/user-a/tags/a%00b", {"name": "x"}, format="json")
+
+    assert response.status_code == 400
+    assert "name" in response.json()
+
+
+@pytest.mark.parametrize(
+    "search", ["-" * 40, "- " * 40 + "milk", "-" * 41 + "milk", "milk " + "--" * 90, '"-' * 60], ids=repr
+)
+@pytest.mark.parametrize("path", ["tasks", "tasks/export"])
+def test_a_search_of_many_negations_answers(api_a, task_factory, search, path):
+    task_factory(title="Buy milk")
+
+    response = api_a.get(f"/api/user-a/{path}", {"search": search})
+
+    assert response.status_code == 200
+    assert response.getvalue() if path.endswith("export") else response.json() is not None
+
+
+JSON_ROUTES = [
+    ("post", "tasks"), ("put", "tasks/{id}"), ("patch", "tasks/{id}"), ("post", "tasks/bulk"),
+    ("post", "tasks/bulk-update"), ("patch", "tags/home"), ("post", "chat"), ("post", "chat/stream"),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(("method", "path"), JSON_ROUTES)
+def test_a_json_body_nested_too_deeply_is_a_400(api_a, method, path):
+    task = api_a.post("/api/user-a/tasks", {"title": "t", "tags": ["home"]}, format="json").json()
+
+    url = f"/api/user-a/{path.format(id=task['id'])}"
+    response = getattr(api_a, method)(url, DEEP, content_type="application/json")
+
+    assert response.status_code == 400
+    assert response.json() == {"detail": "Malformed JSON: nested too deeply."}
+
+
+def test_an_export_that_fails_fails_before_its_response_starts(api_a, task_factory, monkeypatch):
+    task_factory()
+    monkeypatch.setattr("tasks.serializers.TaskSerializer.to_representation", lambda *args: 1 / 0)
+
+    response = api_a.get("/api/user-a/tasks/export?format=csv")
+
+    assert response.status_code == 500
+    assert not response.streaming
+    assert response.json() == {"detail": "Internal server error."}

@@ -171,3 +171,47 @@ def test_the_hot_reads_become_prepared_statements(task_factory):
     tasks = [statement for statement in statements if 'FROM "tasks_task"' in statement]
     assert any('"tasks_task"."id" = $1' in statement for statement in tasks), statements
     assert any("ORDER BY" in statement and "$1" in statement for statement in tasks), statements
+
+
+@pytest.fixture
+def listed_tasks(many_users_tasks):
+    """user-0's 10,000 tasks: 1 % in each of four lists, the rest in the Inbox; and a subtree of three levels."""
+    from tasks.models import Task, TaskList
+    from tasks.services import lists
+
+    inbox = lists.inbox(user_id="user-0")
+    made = [lists.list_create(user_id="user-0", name=f"List {n}") for n in range(4)]
+    mine = Task.objects.filter(user_id="user-0")
+    for n, task_list in enumerate(made):
+        mine.filter(id__in=[t for t in mine.values_list("id", flat=True) if t % 100 == n + 1]).update(list=task_list)
+    root = services.task_create(user_id="user-0", title="trip", list_id=made[0].id)
+    child = services.task_create(user_id="user-0", title="flights", parent_id=root.id)
+    services.task_create(user_id="user-0", title="passport", parent_id=child.id)
+    with connection.cursor() as cursor:
+        cursor.execute("ANALYZE tasks_task")
+    return {"inbox": inbox, "list": made[0], "root": root, "lists": TaskList}
+
+
+@pytest.mark.parametrize("which", ["list", "inbox", "inbox-by-id"])
+def test_one_lists_tasks_are_read_through_an_index(listed_tasks, which):
+    """A small list through the list index; the Inbox (most of the tasks) may as well walk the newest first."""
+    value = {"list": listed_tasks["list"].id, "inbox": "inbox", "inbox-by-id": listed_tasks["inbox"].id}[which]
+    plan = _plan(_filtered(list=str(value))[:50])
+
+    if which == "list":
+        assert "task_user_list_live_idx" in plan, plan
+    assert "Seq Scan on tasks_task " not in plan, plan
+
+
+def test_a_subtree_is_read_through_the_parent_index(listed_tasks):
+    from tasks.models import Task
+
+    root = listed_tasks["root"].id
+    subtree = Task.objects.filter(selectors.subtree([root]), user_id="user-0", deleted_at=None)
+    plan = _plan(subtree)
+
+    assert "task_parent_idx" in plan, plan
+    assert "Seq Scan on tasks_task " not in plan, plan
+    assert [task.title for task in selectors.task_subtree(user_id="user-0", task_id=root)] == [
+        "trip", "flights", "passport",
+    ]  # fmt: skip

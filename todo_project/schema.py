@@ -60,6 +60,11 @@ TEXT_RULES = {
 }
 
 
+# Answers of several shapes where one value can fit more than one, which oneOf forbids: a list of tasks is
+# also a list of changes (with no tombstone in it), a task with its subtasks is also a task.
+OVERLAPPING = ("TaskListResponse", "TaskOrTree")
+
+
 def describe_request_rules(result: dict, **kwargs) -> dict:
     """What the serializers enforce beyond their field types, written into the schema: unknown body
     fields are refused, text rules above, and the configured chat message length."""
@@ -78,26 +83,26 @@ def describe_request_rules(result: dict, **kwargs) -> dict:
             schemas[name]["properties"]["tags"]["items"]["pattern"] = TAG_NAME
     if "ChatRequestRequest" in schemas:
         schemas["ChatRequestRequest"]["properties"]["message"]["maxLength"] = settings.CHAT_MAX_MESSAGE_CHARS
-    if "oneOf" in schemas.get("TaskListResponse", {}):
-        # A plain list of tasks is also a list of changes (without a tombstone): it matches more than one.
-        schemas["TaskListResponse"]["anyOf"] = schemas["TaskListResponse"].pop("oneOf")
+    for name in OVERLAPPING:
+        if "oneOf" in schemas.get(name, {}):
+            schemas[name]["anyOf"] = schemas[name].pop("oneOf")
     return result
 
 
-# OpenAPI links: what an answer leads to (a created task can be read, updated, completed, deleted; a deleted
+# OpenAPI links: what an answer leads to (a created task or list can be read, updated, deleted; a deleted
 # one restored), by operation id and status; the stateful fuzz test follows them. Each link: the operation
 # it leads to, and its parameters as runtime expressions over this request and answer.
 _SAME_USER = {"user_id": "$request.path.user_id"}
 _SAME_PATH = {**_SAME_USER, "id": "$request.path.id"}
-_NEW_TASK = {**_SAME_USER, "id": "$response.body#/id"}
+_NEW_ONE = {**_SAME_USER, "id": "$response.body#/id"}
 _AT_VERSION = {"header.If-Match": "$response.header.ETag"}
 LINKS = {
     ("api_tasks_create", "201"): {
-        "GetTask": ("api_tasks_retrieve", _NEW_TASK),
-        "UpdateTask": ("api_tasks_partial_update", {**_NEW_TASK, **_AT_VERSION}),
-        "ReplaceTask": ("api_tasks_update", _NEW_TASK),
-        "CompleteTask": ("api_tasks_complete_partial_update", {**_NEW_TASK, **_AT_VERSION}),
-        "DeleteTask": ("api_tasks_destroy", _NEW_TASK),
+        "GetTask": ("api_tasks_retrieve", _NEW_ONE),
+        "UpdateTask": ("api_tasks_partial_update", {**_NEW_ONE, **_AT_VERSION}),
+        "ReplaceTask": ("api_tasks_update", _NEW_ONE),
+        "CompleteTask": ("api_tasks_complete_partial_update", {**_NEW_ONE, **_AT_VERSION}),
+        "DeleteTask": ("api_tasks_destroy", _NEW_ONE),
     },
     ("api_tasks_retrieve", "200"): {
         "UpdateTask": ("api_tasks_partial_update", {**_SAME_PATH, **_AT_VERSION}),
@@ -121,6 +126,12 @@ LINKS = {
     ("api_tasks_bulk_create", "201"): {
         "GetTask": ("api_tasks_retrieve", {**_SAME_USER, "id": "$response.body#/results/0/id"}),
     },
+    ("api_lists_create", "201"): {
+        "GetList": ("api_lists_retrieve", _NEW_ONE),
+        "UpdateList": ("api_lists_partial_update", _NEW_ONE),
+        "DeleteList": ("api_lists_destroy", _NEW_ONE),
+    },
+    ("api_lists_destroy", "204"): {"RestoreList": ("api_lists_restore_create", _SAME_PATH)},
     ("api_chat_create", "200"): {
         "GetConversation": ("api_conversations_retrieve", {**_SAME_USER, "id": "$response.body#/conversation_id"}),
         "DeleteConversation": ("api_conversations_destroy", {**_SAME_USER, "id": "$response.body#/conversation_id"}),

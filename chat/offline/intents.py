@@ -27,8 +27,9 @@ QUOTES = "\"'`\u201c\u201d\u2018\u2019"  # straight and curly quotes
 
 LEVEL = r"(?:high|medium|low)"
 # What may follow a title in "add …": tried from the end, each at most once ("every monday" before "monday").
-# A separator run is only tried from its first character, so a long run of commas costs linear time, not quadratic.
-SEPARATOR = r"(?<![\s,])[\s,]+"
+# A separator run is only tried from its first character, and taken whole (possessive: never given back one by one),
+# so a long run of commas costs linear time, not quadratic.
+SEPARATOR = r"(?<![\s,])[\s,]++"
 TASK_SUFFIXES = {
     "recurrence": re.compile(rf"{SEPARATOR}(?P<value>{RECURRENCE_SAID})$", re.IGNORECASE),
     "priority": re.compile(
@@ -37,7 +38,7 @@ TASK_SUFFIXES = {
     ),
     # Not "monday" in "every monday"; a run of separators after "every" still counts from its second character.
     "due": re.compile(
-        rf"(?<![\s,])(?:(?<!every)(?<!each)|[\s,])[\s,]+(?:(?:due|by)\s+)?(?:on\s+)?(?P<value>{WHEN_SAID})$",
+        rf"(?<![\s,])(?:(?<!every)(?<!each)|[\s,])[\s,]++(?:(?:due|by)\s+)?(?:on\s+)?(?P<value>{WHEN_SAID})$",
         re.IGNORECASE,
     ),
 }
@@ -153,7 +154,7 @@ TAG_FILTER = re.compile(
     re.IGNORECASE,
 )
 PRIORITY_FILTER = re.compile(
-    rf"\b(?P<levels>{LEVEL}(?:\s*(?:,|\bor\b|\band\b)\s*{LEVEL})*)[\s-]+priority\b|\bpriority\s+(?P<level>{LEVEL})\b",
+    rf"\b(?P<levels>{LEVEL}(?:\s*(?:,|\bor\b|\band\b)\s*{LEVEL}){{0,2}})[\s-]+priority\b|\bpriority\s+(?P<level>{LEVEL})\b",
     re.IGNORECASE,
 )
 DUE_FILTER = re.compile(

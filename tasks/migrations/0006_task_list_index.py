@@ -1,23 +1,10 @@
-"""The index of one list's tasks, built without blocking writes on PostgreSQL (CREATE INDEX
-CONCURRENTLY, outside a transaction); a plain CREATE INDEX elsewhere."""
+"""The index of one list's tasks, newest first (the Inbox's, without a list, as list 0: see
+tasks.selectors.LIST_KEY), built without blocking writes on PostgreSQL."""
 
-from django.contrib.postgres.operations import AddIndexConcurrently
 from django.db import migrations, models
-from django.db.migrations.operations import AddIndex
+from django.db.models.functions import Coalesce
 
-
-class AddIndexConcurrentlyOnPostgreSQL(AddIndexConcurrently):
-    def database_forwards(self, app_label, schema_editor, from_state, to_state):
-        if schema_editor.connection.vendor == "postgresql":
-            super().database_forwards(app_label, schema_editor, from_state, to_state)
-        else:
-            AddIndex.database_forwards(self, app_label, schema_editor, from_state, to_state)
-
-    def database_backwards(self, app_label, schema_editor, from_state, to_state):
-        if schema_editor.connection.vendor == "postgresql":
-            super().database_backwards(app_label, schema_editor, from_state, to_state)
-        else:
-            AddIndex.database_backwards(self, app_label, schema_editor, from_state, to_state)
+from todo_project.migration_operations import AddIndexConcurrentlyOnPostgreSQL
 
 
 class Migration(migrations.Migration):
@@ -29,8 +16,11 @@ class Migration(migrations.Migration):
         AddIndexConcurrentlyOnPostgreSQL(
             model_name="task",
             index=models.Index(
+                models.F("user_id"),
+                Coalesce("list", 0, output_field=models.BigIntegerField()),
+                models.OrderBy(models.F("created_at"), descending=True),
+                models.OrderBy(models.F("id"), descending=True),
                 condition=models.Q(("deleted_at", None)),
-                fields=["user_id", "list", "-created_at", "-id"],
                 name="task_user_list_live_idx",
             ),
         ),

@@ -1,19 +1,29 @@
 """Writes of many tasks at once, all or nothing: create (and import), and one action on several tasks."""
 
 from collections.abc import Mapping, Sequence
+from datetime import datetime
 from typing import TYPE_CHECKING, Any, Literal, cast
 from zoneinfo import ZoneInfo
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.db.models import Exists, OuterRef
 from django.utils import timezone
 
 from tasks.exceptions import BulkInvalid
 from tasks.models import Task
 from tasks.selectors import task_many
-from tasks.services.tags import task_tags_add, task_tags_remove
-from tasks.services.tasks import completion, task_write, trash_cutoff
-from tasks.services.validation import NO_SUCH_LIST, clean_tags, clean_values, lists_for_tasks, series_values
+from tasks.services.subtasks import descendants, placed, subtree_restore
+from tasks.services.tags import TaskTag, task_tags_add, task_tags_remove
+from tasks.services.tasks import RESTORED, completion, task_write, trash_cutoff
+from tasks.services.validation import (
+    MAX_TAGS_PER_TASK,
+    NO_SUCH_LIST,
+    clean_tags,
+    clean_values,
+    lists_for_tasks,
+    series_values,
+)
 
 if TYPE_CHECKING:
     from tasks.selectors import TaggedTask
@@ -45,11 +55,21 @@ def task_create_many(*, user_id: str, items: Sequence[Mapping[str, Any]], zone: 
                    if values.get("list_id") is not None and values["list_id"] not in stored}  # fmt: skip
         if unknown:
             raise BulkInvalid("tasks", unknown)
+        for index, (values, _) in enumerate(rows):
+            if values.get("list_id") is not None:
+                values["list_id"] = stored[values["list_id"]]
+            if values.get("parent_id") is not None:  # under an existing task (one check each)
+                if values.get("list_id") is None:
+                    values.pop("list_id", None)  # no list given: the parent's
+                try:
+                    values.update(placed(user_id=user_id, task_id=None, values=values))
+                except ValidationError as exc:
+                    unknown[index] = exc.message_dict
+        if unknown:
+            raise BulkInvalid("tasks", unknown)
         tasks, names_of = [], []
         for values, kept in rows:
             names_of.append(values.pop("tags", []))
-            if values.get("list_id") is not None:
-                values["list_id"] = stored[values["list_id"]]
             completed_at = kept.get("completed_at", now) if values.get("completed") else None
             created_at = kept.get("created_at", now)
             tasks.append(
@@ -94,10 +114,18 @@ def task_bulk_update(
         elif action == "reopen":
             tasks.filter(completed=True).update(completed=False, completed_at=None, updated_at=now)
         elif action == "delete":
-            tasks.update(deleted_at=now, updated_at=now)
+            tasks.update(deleted_at=now, updated_at=now)  # and their subtasks with them:
+            Task.objects.filter(descendants(found), user_id=user_id, deleted_at=None).update(
+                deleted_at=now, updated_at=now
+            )
         elif action == "restore":
-            tasks.update(deleted_at=None, updated_at=now)
+            tasks.update(updated_at=now, **RESTORED)
+            parents = tasks.filter(Exists(Task.objects.filter(parent_id=OuterRef("pk"))))
+            for task in parents:  # with the subtasks that went to the trash with each
+                subtree_restore(task=task, trashed_at=cast(datetime, found[task.id].deleted_at), now=now)
         elif action == "tag" and names:
+            if over := _over_the_tag_limit(ids, names):
+                raise BulkInvalid("ids", over)
             task_tags_add(user_id=user_id, task_ids=list(found), names=names)
             tasks.update(updated_at=now)
         elif action == "untag" and names:
@@ -107,3 +135,15 @@ def task_bulk_update(
             raise ValueError(f"Unknown bulk action {action!r}")
     by_id = {task.id: task for task in task_many(ids=ids)}
     return [by_id[task_id] for task_id in dict.fromkeys(ids)]
+
+
+def _over_the_tag_limit(ids: Sequence[int], names: Sequence[str]) -> dict[int, list[str]]:
+    """The tasks (by index) that adding `names` would give more than MAX_TAGS_PER_TASK tags."""
+    tags: dict[int, set[str]] = {task_id: set(names) for task_id in ids}
+    for task_id, name in TaskTag.objects.filter(task_id__in=list(tags)).values_list("task_id", "tag__name"):
+        tags[task_id].add(name)
+    return {
+        index: [f"Task {task_id} would have {len(tags[task_id])} tags; at most {MAX_TAGS_PER_TASK} per task."]
+        for index, task_id in enumerate(ids)
+        if len(tags[task_id]) > MAX_TAGS_PER_TASK
+    }

@@ -19,6 +19,7 @@ from tasks.exceptions import TaskChanged, TaskNotFound
 from tasks.models import Task, TaskList
 from tasks.recurrence import next_occurrence
 from tasks.selectors import task_exists, task_get
+from tasks.services.subtasks import HAS_SUBTASKS, placed, subtree_follows, subtree_restore
 from tasks.services.tags import task_tags_add, task_tags_set
 from tasks.services.validation import clean_values, list_for_task, series_values
 
@@ -26,8 +27,9 @@ if TYPE_CHECKING:
     from tasks.selectors import TaggedTask
 
 UTC = ZoneInfo("UTC")
-# A pending repeating task completes by moving on; any other task can flip in one statement.
-FLIPS_IN_PLACE = Q(recurrence=None) | Q(completed=True) | Q(due_at=None)
+# A pending repeating task completes by moving on, and a task with subtasks takes them along; any
+# other task can flip in one statement.
+FLIPS_IN_PLACE = Q(Q(recurrence=None) | Q(completed=True) | Q(due_at=None), ~HAS_SUBTASKS)
 
 
 def task_create(
@@ -42,18 +44,23 @@ def task_create(
     recurrence: str | None = None,
     position: int = 0,
     list_id: int | None = None,
+    parent_id: int | None = None,
     zone: ZoneInfo = UTC,
 ) -> Task:
-    """Create a task: one INSERT (plus the tag links when it has tags, and a check of its list)."""
+    """Create a task: one INSERT (plus the tag links when it has tags, and checks of its list and parent)."""
     values = clean_values(
         {"title": title, "description": description, "completed": completed, "priority": priority,
-         "tags": list(tags), "due_at": due_at, "recurrence": recurrence, "position": position, "list_id": list_id}
+         "tags": list(tags), "due_at": due_at, "recurrence": recurrence, "position": position, "list_id": list_id,
+         "parent_id": parent_id}
     )  # fmt: skip
     values = series_values(values, zone=zone)
     names = values.pop("tags")
     now = timezone.now()
-    with transaction.atomic() if names or list_id is not None else nullcontext():
+    with transaction.atomic() if names or list_id is not None or parent_id is not None else nullcontext():
         values["list_id"] = list_for_task(user_id=user_id, list_id=values["list_id"])
+        if values["list_id"] is None and parent_id is not None:
+            del values["list_id"]  # no list given: the parent's
+        values = placed(user_id=user_id, task_id=None, values=values)
         task = Task.objects.create(
             user_id=user_id, created_at=now, updated_at=now, completed_at=now if values["completed"] else None, **values
         )
@@ -81,9 +88,12 @@ def task_update(
     names = values.pop("tags", None)
     needs_current = _depends_on_current(values)
     now = timezone.now()
-    with transaction.atomic() if needs_current or names is not None or "list_id" in values else nullcontext():
+    moves = "list_id" in values or "parent_id" in values
+    with transaction.atomic() if needs_current or names is not None or moves else nullcontext():
         if "list_id" in values:
             values["list_id"] = list_for_task(user_id=user_id, list_id=values["list_id"])
+        if moves:
+            values = placed(user_id=user_id, task_id=task_id, values=values)
         if needs_current:
             current = _locked(user_id=user_id, task_id=task_id, if_match=if_match)
             values, if_match = _resolved(current, values, now=now, zone=zone, undated_start=undated_start), None
@@ -131,14 +141,20 @@ def _resolved(
 def task_toggle(
     *, user_id: str, task_id: int, if_match: Collection[datetime] | None = None, zone: ZoneInfo = UTC
 ) -> Task:
-    """Flip `completed` in one UPDATE, so concurrent toggles never lose one another (a pending
-    repeating task completes as task_update completes it: it moves to its next occurrence)."""
+    """Flip `completed` in one UPDATE, so concurrent toggles never lose one another. A pending repeating
+    task, or one with subtasks, flips as task_update completes or reopens it (under a lock: it moves to
+    its next occurrence, its subtasks follow)."""
     now = timezone.now()
     flip = {"completed": ~F("completed"), "completed_at": _completed_at_if_flipped(now)}
     task = task_write(
-        user_id=user_id, task_id=task_id, now=now, if_match=if_match, condition=FLIPS_IN_PLACE, values=flip
-    )
-    return task or task_update(user_id=user_id, task_id=task_id, if_match=if_match, zone=zone, completed=True)
+        user_id=user_id, task_id=task_id, now=now, if_match=if_match, condition=FLIPS_IN_PLACE, values=flip,
+        subtree=False,  # FLIPS_IN_PLACE: it has none
+    )  # fmt: skip
+    if task is not None:
+        return task
+    with transaction.atomic():
+        current = _locked(user_id=user_id, task_id=task_id, if_match=if_match)
+        return task_update(user_id=user_id, task_id=task_id, zone=zone, completed=not current.completed)
 
 
 def task_set_completed(
@@ -157,30 +173,46 @@ def task_set_completed(
 
 
 def task_delete(*, user_id: str, task_id: int, if_match: Collection[datetime] | None = None) -> Task:
-    """Move the task to the trash and return it as it was; it stays restorable for TASK_TRASH_DAYS."""
+    """Move the task (and its subtasks) to the trash and return it as it was; it stays restorable for
+    TASK_TRASH_DAYS."""
     now = timezone.now()
-    task = task_write(user_id=user_id, task_id=task_id, now=now, if_match=if_match, values={"deleted_at": now})
+    values = {"deleted_at": now}
+    # One statement for a task without subtasks; with them, they go to the trash with it, atomically.
+    task = task_write(
+        user_id=user_id, task_id=task_id, now=now, if_match=if_match, values=values, condition=Q(~HAS_SUBTASKS),
+        subtree=False,
+    )  # fmt: skip
     if task is None:
-        raise task_missing(user_id=user_id, task_id=task_id, if_match=if_match)
+        with transaction.atomic():
+            task = task_write(user_id=user_id, task_id=task_id, now=now, if_match=if_match, values=values)
+            if task is None:
+                raise task_missing(user_id=user_id, task_id=task_id, if_match=if_match)
     return task
 
 
 def task_restore(*, user_id: str, task_id: int) -> Task:
-    """Take a task out of the trash (within TASK_TRASH_DAYS of its deletion)."""
+    """Take a task out of the trash (within TASK_TRASH_DAYS of its deletion), with the subtasks that went
+    with it. Out of a list or from under a task that is still in the trash, it comes back to the Inbox,
+    top-level."""
     now = timezone.now()
-    task = task_write(
-        user_id=user_id, task_id=task_id, now=now, live=False, condition=Q(deleted_at__gte=trash_cutoff(now)),
-        values={"deleted_at": None, "list_id": _live_list()},
-    )  # fmt: skip
-    if task is None:
-        raise TaskNotFound(task_id)
+    with transaction.atomic():
+        trashed = Task.objects.filter(pk=task_id, user_id=user_id, deleted_at__gte=trash_cutoff(now))
+        trashed_at = trashed.values_list("deleted_at", flat=True).first()
+        if trashed_at is None:
+            raise TaskNotFound(task_id)
+        task = task_write(user_id=user_id, task_id=task_id, now=now, live=False, values=RESTORED)
+        if task is None:
+            raise TaskNotFound(task_id)
+        subtree_restore(task=task, trashed_at=trashed_at, now=now)
     return task
 
 
-def _live_list() -> Subquery:
-    """A task's list while it is live, else NULL (the Inbox): a task restored on its own out of a list in
-    the trash comes back to the Inbox."""
-    return Subquery(TaskList.objects.filter(pk=OuterRef("list_id"), deleted_at=None).values("pk")[:1])
+# What a restored task becomes: live, in its list and under its parent while they are live, else not.
+RESTORED = {
+    "deleted_at": None,
+    "list_id": Subquery(TaskList.objects.filter(pk=OuterRef("list_id"), deleted_at=None).values("pk")[:1]),
+    "parent_id": Subquery(Task.objects.filter(pk=OuterRef("parent_id"), deleted_at=None).values("pk")[:1]),
+}
 
 
 def trash_cutoff(now: datetime | None = None) -> datetime:
@@ -232,10 +264,18 @@ def task_missing(*, user_id: str, task_id: int, if_match: Collection[datetime] |
 def task_write(
     *, user_id: str, task_id: int, now: datetime, values: Mapping[str, Any],
     if_match: Collection[datetime] | None = None, live: bool = True, condition: Q | None = None,
+    subtree: bool = True,
 ) -> Task | None:  # fmt: skip
     """The one UPDATE of a task (live, or in the trash), bumping updated_at: the task as written, or None
-    when no row of this user matched (the id, `condition` or `if_match`)."""
+    when no row of this user matched (the id, `condition` or `if_match`). Its subtree follows a move,
+    a deletion or a completion (`subtree`: unless the caller knows it has none)."""
     tasks = Task.objects.filter(condition or Q(), pk=task_id, user_id=user_id, deleted_at__isnull=live)
     if if_match is not None:
         tasks = tasks.filter(updated_at__in=list(if_match))
-    return speedups.update_returning(tasks, {"updated_at": now, **values})
+    task = speedups.update_returning(tasks, {"updated_at": now, **values})
+    if task is not None and subtree and FOLLOWED.intersection(values):
+        subtree_follows(task, dict(values), now=now)  # in the caller's transaction, where it has one
+    return task
+
+
+FOLLOWED = {"list_id", "deleted_at", "completed"}  # what a task's subtree follows it in

@@ -59,9 +59,9 @@ def _clean_value(name: str, value: Any) -> Any:
             return normalize_rule(value) if isinstance(value, str) else normalize_rule("")
         except RecurrenceError as exc:
             raise ValidationError(str(exc)) from None
-    if name == "list_id":  # whose list it is, list_for_task decides
+    if name in ("list_id", "parent_id"):  # whose list or task it is, list_for_task and subtasks.placed decide
         if value is not None and (not isinstance(value, int) or isinstance(value, bool) or value < 1):
-            raise ValidationError("Must be a list id, or null for the Inbox.")
+            raise ValidationError("Must be an id, or null.")
         return value
     if isinstance(value, str):
         value = value.strip()

@@ -32,7 +32,16 @@ def test_change_page_saves_and_bumps_updated_at(admin_client, task_factory):
 
     response = admin_client.post(
         f"/admin/tasks/task/{task.id}/change/",
-        {"user_id": task.user_id, "title": "New", "description": "", "completed": "on", "priority": "2", "position": 0},
+        {
+            "user_id": task.user_id,
+            "title": "New",
+            "description": "",
+            "completed": "on",
+            "priority": "2",
+            "position": 0,
+            "subtasks-TOTAL_FORMS": 0,
+            "subtasks-INITIAL_FORMS": 0,
+        },  # the (read-only) subtasks inline
     )
 
     assert response.status_code == 302
@@ -47,3 +56,19 @@ def test_admin_needs_a_staff_login(client):
 
     assert response.status_code == 302
     assert "/admin/login/" in response["Location"]
+
+
+def test_a_list_shows_its_tasks_and_a_task_its_subtasks(admin_client, api_a):
+    work = api_a.post("/api/user-a/lists", {"name": "Work"}, format="json").json()
+    parent = api_a.post("/api/user-a/tasks", {"title": "Quarterly report", "list_id": work["id"]}, format="json")
+    api_a.post("/api/user-a/tasks", {"title": "Collect numbers", "parent_id": parent.json()["id"]}, format="json")
+
+    lists = admin_client.get("/admin/tasks/tasklist/")
+    page = admin_client.get(f"/admin/tasks/tasklist/{work['id']}/change/")
+    task_page = admin_client.get(f"/admin/tasks/task/{parent.json()['id']}/change/")
+
+    assert lists.status_code == page.status_code == task_page.status_code == 200
+    assert b"Work" in lists.content
+    assert b"Quarterly report" in page.content
+    assert b"Collect numbers" in page.content  # in the list too
+    assert b"Collect numbers" in task_page.content

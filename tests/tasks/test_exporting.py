@@ -1,5 +1,7 @@
 """The export/import format layer: round trips, the iCalendar output, and the errors users see."""
 
+import csv
+import io
 import json
 import re
 from datetime import UTC, datetime
@@ -293,3 +295,37 @@ def test_arbitrary_text_survives_round_trips(title, description):
     csv_row = parse_csv(joined(render_csv([row])).encode())[0]
     # CSV has one empty cell for both None and "": the empty description comes back as None.
     assert (csv_row["title"], csv_row["description"]) == (title, description or None)
+
+
+# Spreadsheet-safe CSV: a cell that a spreadsheet would run gets a leading ', which import takes off again.
+
+FORMULAS = ['=HYPERLINK("http://x")', "+1+1", "-2+3", "@SUM(A1)", "\tcmd", "\rcmd", "'=quoted", "''", "'plain"]
+
+
+@pytest.mark.parametrize("text", FORMULAS, ids=repr)
+def test_a_cell_a_spreadsheet_would_run_is_guarded_and_comes_back(text):
+    row = make_row(title=text, description=text, tags=[text.strip("'\t\r") or "x"], position=-3)
+
+    safe = joined(render_csv([row]))
+    raw = joined(render_csv([row], raw=True))
+
+    guarded, verbatim = (dict(zip(CSV_COLUMNS, list(csv.reader(io.StringIO(t, newline="")))[1], strict=True))
+                         for t in (safe, raw))  # fmt: skip
+    assert guarded["title"] == guarded["description"] == "'" + text
+    assert guarded["position"] == "-3"  # a number is no formula
+    assert verbatim["title"] == verbatim["description"] == text
+    assert parse_csv(safe.encode()) == [csv_expected(row)]
+    assert parse_csv(raw.encode(), raw=True) == [csv_expected(row)]
+
+
+@pytest.mark.parametrize("text", ["it's", "a=b", "x@y", " =spaced", "1-2"], ids=repr)
+def test_text_a_spreadsheet_would_not_run_is_left_alone(text):
+    rendered = joined(render_csv([make_row(title=text)]))
+
+    assert list(csv.reader(io.StringIO(rendered, newline="")))[1][1] == text
+    assert parse_csv(rendered.encode())[0]["title"] == text
+
+
+@given(title=texts)
+def test_any_title_survives_the_raw_csv_too(title):
+    assert parse_csv(joined(render_csv([make_row(title=title)], raw=True)).encode(), raw=True)[0]["title"] == title

@@ -5,6 +5,7 @@ import csv
 import io
 import json
 import threading
+import time
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -206,6 +207,46 @@ def test_a_repeating_task_keeps_its_rule_valid_on_update(api_a):
     both = api_a.patch(f"{TASKS}/{task['id']}", {"due_at": None, "recurrence": None}, format="json")
     assert both.status_code == 200
     assert both.json()["recurrence"] is None
+
+
+def test_a_rule_that_never_matches_a_date_is_a_400_that_says_so(api_a):
+    response = api_a.post(
+        TASKS, {"title": "t", "due_at": "2026-12-01T09:00:00Z", "recurrence": "FREQ=MONTHLY;BYMONTHDAY=8;BYDAY=1MO"},
+        format="json",
+    )  # fmt: skip
+
+    assert response.status_code == 400
+    assert response.json()["recurrence"] == ["This rule never matches a date; check BYMONTH, BYMONTHDAY and BYDAY."]
+
+
+def test_fridays_and_the_first_sunday_repeat_on_both(api_a):
+    task = create(api_a, title="t", due_at="2026-12-04T09:00:00Z", recurrence="FREQ=MONTHLY;BYDAY=FR,1SU")
+
+    sunday = api_a.patch(f"{TASKS}/{task['id']}/complete").json()
+    friday = api_a.patch(f"{TASKS}/{task['id']}/complete").json()
+
+    assert (sunday["completed"], when(sunday["due_at"])) == (False, datetime(2026, 12, 6, 9, tzinfo=UTC))
+    assert (friday["completed"], when(friday["due_at"])) == (False, datetime(2026, 12, 11, 9, tzinfo=UTC))
+
+
+def test_completing_many_repeating_tasks_at_once_stays_fast(api_a):
+    rules = ["FREQ=MONTHLY;BYDAY=FR,1SU", "FREQ=MONTHLY;INTERVAL=2;BYMONTHDAY=22;BYDAY=-1MO"]
+    items = [{"title": f"t{n}", "due_at": "2026-12-04T09:00:00Z", "recurrence": rules[n % 2]} for n in range(500)]
+    ids = [task["id"] for task in api_a.post(f"{TASKS}/bulk", {"tasks": items}, format="json").json()["results"]]
+    # Moved to odd months, each on a day of its own, every other one never comes round again: the 22nd is the last
+    # Monday only in a February of 28 days. Each would scan a cycle of 400 years; one scan answers for them all.
+    for n, task_id in enumerate(ids[1::2]):
+        due = datetime(2026 + n // 6, 1 + n % 6 * 2, 1 + n % 28, 9, tzinfo=UTC)
+        Task.objects.filter(pk=task_id).update(due_at=due)
+
+    started = time.perf_counter()
+    response = api_a.post(f"{TASKS}/bulk-update", {"ids": ids, "action": "complete"}, format="json")
+
+    assert response.status_code == 200
+    assert time.perf_counter() - started < 5  # 22.5 s for the first 250 alone, ~44 ms each
+    results = response.json()["results"]
+    assert {task["completed"] for task in results[::2]} == {False}
+    assert {task["completed"] for task in results[1::2]} == {True}
 
 
 # Queries ----------------------------------------------------------------------------------------
@@ -682,6 +723,23 @@ def test_bulk_update_applies_one_action_to_several_tasks(api_a, action, extra, c
     assert not untouched[0]["completed"]
 
 
+def test_bulk_tagging_keeps_every_task_within_the_tags_limit(api_a):
+    full = create(api_a, title="full", tags=[f"old{n}" for n in range(15)])
+    roomy = create(api_a, title="roomy", tags=["old0"])
+    ids = [roomy["id"], full["id"]]
+
+    fits = api_a.post(f"{TASKS}/bulk-update", {"ids": ids, "action": "tag", "tags": ["old0", "new0"]}, format="json")
+    over = api_a.post(
+        f"{TASKS}/bulk-update", {"ids": ids, "action": "tag", "tags": [f"new{n}" for n in range(1, 6)]}, format="json"
+    )
+
+    assert fits.status_code == 200
+    assert over.status_code == 400
+    assert over.json() == {"ids": {"1": [f"Task {full['id']} would have 21 tags; at most 20 per task."]}}
+    assert len(api_a.get(f"{TASKS}/{full['id']}").json()["tags"]) == 16
+    assert api_a.get(f"{TASKS}/{roomy['id']}").json()["tags"] == ["new0", "old0"]
+
+
 def test_bulk_update_restores_and_completes_repeating_tasks_by_their_rule(api_a):
     repeating = create(api_a, title="r", due_at="2026-12-01T09:00:00Z", recurrence="FREQ=DAILY")
     trashed = create(api_a, title="x")
@@ -756,6 +814,33 @@ def test_csv_export_has_a_header_and_a_row_per_live_task(api_a, exported):
 
     assert [row["title"] for row in rows] == ["Done thing", 'Quote "this", please']  # the list's order
     assert rows[1]["tags"] == "bills,home"
+
+
+@pytest.mark.parametrize("flavour", ["safe", "raw"])
+def test_the_csv_export_is_spreadsheet_safe_unless_raw_and_both_round_trip(api_a, client_for, flavour):
+    titles = ['=HYPERLINK("http://evil")', "+1", "-1", "@SUM(A1)", "'=quoted", "plain"]
+    for title in titles:
+        create(api_a, title=title, tags=["-dash", "=eq"])
+    response = api_a.get(f"{TASKS}/export", {"format": "csv", "csv": flavour, "ordering": "created_at"})
+    body = b"".join(response.streaming_content)
+    api_b = client_for(USER_B)
+
+    imported = api_b.generic("POST", f"/api/user-b/tasks/import?csv={flavour}", body, content_type="text/csv")
+
+    cells = [(row["title"], row["tags"]) for row in csv.DictReader(io.StringIO(body.decode()))]
+    guard = "'" if flavour == "safe" else ""
+    assert cells == [(guard + t if t != "plain" else t, guard + "-dash,=eq") for t in titles]
+    assert imported.status_code == 201, imported.content
+    theirs = api_b.get("/api/user-b/tasks", {"ordering": "created_at"}).json()
+    assert [(task["title"], task["tags"]) for task in theirs] == [(title, ["-dash", "=eq"]) for title in titles]
+
+
+@pytest.mark.parametrize("path", ["export?format=csv&csv=excel", "import?csv=yes"])
+def test_an_unknown_csv_flavour_is_a_400(api_a, path):
+    response = api_a.generic("GET" if "export" in path else "POST", f"{TASKS}/{path}", "title\nx\n", "text/csv")
+
+    assert response.status_code == 400
+    assert "csv" in response.json()
 
 
 def test_ics_export_is_a_calendar_of_todos(api_a, exported):

@@ -80,6 +80,8 @@ REJECTED = [
     ("FREQ=WEEKLY;WKST=XX", "WKST must be one of MO", "wkst"),
     ("FREQ=YEARLY;BYMONTH=2,4;BYMONTHDAY=31,-31", "This rule never matches a date", "impossible-date"),
     ("FREQ=MONTHLY;BYMONTHDAY=31;BYDAY=1MO", "This rule never matches a date", "31st-is-never-a-first-monday"),
+    ("FREQ=MONTHLY;BYMONTHDAY=8;BYDAY=1MO,-5TU", "This rule never matches a date", "8th-is-never-a-first-weekday"),
+    ("FREQ=YEARLY;BYMONTH=2;BYMONTHDAY=30;BYDAY=MO,1TU", "This rule never matches a date", "february-30th-mixed"),
 ]
 
 
@@ -127,6 +129,12 @@ NEXT = [
     ("FREQ=YEARLY", berlin(2024, 2, 29, 9), berlin(2028, 2, 29, 9), "feb-29-yearly"),
     ("FREQ=YEARLY;BYMONTH=2;BYMONTHDAY=29", berlin(2096, 2, 29, 9), berlin(2104, 2, 29, 9), "no-feb-29-in-2100"),
     ("FREQ=DAILY", berlin(2026, 5, 10, 9, 15, 30, 123456), berlin(2026, 5, 11, 9, 15, 30, 123456), "microseconds"),
+    # Weekdays with and without a number add up (RFC 5545): every Friday and the first Sunday.
+    ("FREQ=MONTHLY;BYDAY=FR,1SU", berlin(2026, 12, 4, 9), berlin(2026, 12, 6, 9), "friday-to-first-sunday"),
+    ("FREQ=MONTHLY;BYDAY=FR,1SU", berlin(2026, 12, 6, 9), berlin(2026, 12, 11, 9), "first-sunday-to-friday"),
+    ("FREQ=MONTHLY;BYDAY=FR,1SU", berlin(2026, 12, 25, 9), berlin(2027, 1, 1, 9), "friday-to-friday"),
+    ("FREQ=YEARLY;BYMONTH=3;BYDAY=MO,-1SU", berlin(2026, 3, 28, 9), berlin(2026, 3, 29, 9), "mondays-and-last-sunday"),
+    ("FREQ=MONTHLY;BYMONTHDAY=1,2,3;BYDAY=MO,1TU", berlin(2026, 6, 1, 9), berlin(2026, 6, 2, 9), "both-with-monthday"),
 ]
 
 

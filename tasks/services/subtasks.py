@@ -1,0 +1,91 @@
+"""Subtasks: where a task may go (its parent and list), and what its subtree does with it.
+
+A subtask has the same user and list as its parent, and tasks nest at most MAX_DEPTH levels (a task,
+its subtasks, and theirs): deep enough for the steps of a step, and a bound that keeps a subtree one
+query of fixed depth (no recursive SQL), a cycle check a walk of at most three rows, and every move,
+completion and deletion of a subtree one statement."""
+
+from datetime import datetime
+from typing import Any
+
+from django.core.exceptions import ValidationError
+from django.db.models import Exists, OuterRef
+
+from tasks.models import MAX_DEPTH, Task
+from tasks.selectors import descendants
+
+MAX_SUBTASKS = 100  # direct subtasks of one task
+NO_SUCH_TASK = "No such task."
+# For a condition on tasks: the task has subtasks that are not in the trash.
+HAS_SUBTASKS = Exists(Task.objects.filter(parent_id=OuterRef("pk"), deleted_at=None))
+
+
+def placed(*, user_id: str, task_id: int | None, values: dict[str, Any]) -> dict[str, Any]:
+    """The write's values with its parent checked and its list settled: a subtask goes to its parent's
+    list (given another, a 400); a task moved to another list alone leaves its parent. The parent's row
+    stays locked until the transaction ends. `list_id` in `values` is already as stored."""
+    if values.get("parent_id") is not None:
+        return _under_parent(user_id=user_id, task_id=task_id, values=values)
+    if "list_id" in values and "parent_id" not in values and task_id is not None:
+        parent_list = Task.objects.filter(pk=task_id, user_id=user_id).values_list("parent__list_id", "parent_id")
+        row = parent_list.first()
+        if row is not None and row[1] is not None and row[0] != values["list_id"]:
+            values = {**values, "parent_id": None}
+    return values
+
+
+def _under_parent(*, user_id: str, task_id: int | None, values: dict[str, Any]) -> dict[str, Any]:
+    parent_id = values["parent_id"]
+    parent = (
+        Task.objects.select_for_update(of=("self",))  # the parent's row, not its parent's (an outer join)
+        .filter(pk=parent_id, user_id=user_id, deleted_at=None)
+        .values("list_id", "parent_id", "parent__parent_id")
+        .first()
+    )
+    if parent is None:
+        raise ValidationError({"parent_id": [NO_SUCH_TASK]})
+    if task_id is not None and (
+        parent_id == task_id or Task.objects.filter(descendants([task_id]), pk=parent_id).exists()
+    ):
+        raise ValidationError({"parent_id": ["A task cannot be a subtask of itself or of its own subtasks."]})
+    depth = 1 + (parent["parent_id"] is not None) + (parent["parent__parent_id"] is not None)
+    if depth + 1 + (_height(task_id) if task_id is not None else 0) > MAX_DEPTH:
+        raise ValidationError({"parent_id": [f"Subtasks nest at most {MAX_DEPTH} levels deep."]})
+    siblings = Task.objects.filter(parent_id=parent_id, deleted_at=None).exclude(pk=task_id or 0)
+    if siblings.count() >= MAX_SUBTASKS:
+        raise ValidationError({"parent_id": [f"At most {MAX_SUBTASKS} subtasks per task."]})
+    if "list_id" in values and values["list_id"] != parent["list_id"]:
+        raise ValidationError({"list_id": ["A subtask is in its parent's list."]})
+    return {**values, "list_id": parent["list_id"]}
+
+
+def _height(task_id: int) -> int:
+    """How many levels of subtasks the task has below it (0: none)."""
+    height, level = 0, Task.objects.filter(parent_id=task_id, deleted_at=None).values("id")
+    while height < MAX_DEPTH and level.exists():
+        height, level = height + 1, Task.objects.filter(parent_id__in=level, deleted_at=None).values("id")
+    return height
+
+
+def subtree_follows(task: Task, values: dict[str, Any], *, now: datetime) -> None:
+    """After a write of `task`: its subtree follows it to its list, to the trash (one deleted_at for
+    all, so they come back together), and into completion. A repeating task that moved on to its next
+    occurrence reopens its subtasks, for the next round."""
+    below = Task.objects.filter(descendants([task.id]), user_id=task.user_id)
+    if "list_id" in values:
+        below.filter(deleted_at=None).update(list_id=task.list_id, updated_at=now)
+    if values.get("deleted_at") is not None:
+        below.filter(deleted_at=None).update(deleted_at=values["deleted_at"], updated_at=now)
+    if "completed" in values:
+        if task.completed:
+            below.filter(deleted_at=None, completed=False).update(completed=True, completed_at=now, updated_at=now)
+        elif task.completed_at is not None:  # moved on to its next occurrence
+            below.filter(deleted_at=None, completed=True).update(completed=False, completed_at=None, updated_at=now)
+
+
+def subtree_restore(*, task: Task, trashed_at: datetime, now: datetime) -> None:
+    """Bring back the subtasks that went to the trash with their (restored) task, the same deleted_at,
+    into its list."""
+    Task.objects.filter(descendants([task.id]), user_id=task.user_id, deleted_at=trashed_at).update(
+        deleted_at=None, list_id=task.list_id, updated_at=now
+    )
