@@ -116,7 +116,9 @@ class ListIdFilter(django_filters.Filter):
     field_class = IdOrWordField
 
 
-@extend_schema_field({"oneOf": [{"type": "integer", "minimum": 1}, {"type": "string", "enum": ["none"]}]})
+@extend_schema_field(
+    {"oneOf": [{"type": "integer", "minimum": 1, "maximum": 2**63 - 1}, {"type": "string", "enum": ["none"]}]}
+)
 class ParentFilter(django_filters.Filter):
     field_class = IdOrWordField
 
