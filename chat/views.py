@@ -28,12 +28,16 @@ CHAT_ERRORS = {
     400: VALIDATION_ERROR,
     **ERRORS,
     404: OpenApiResponse(ErrorSerializer, description="No such conversation for this user"),
-    429: OpenApiResponse(ErrorSerializer, description="Too many chat requests (see Retry-After)"),
+    429: OpenApiResponse(
+        ErrorSerializer,
+        description="More than API_RATE requests or CHAT_RATE chat turns for this user (see Retry-After)",
+    ),
     502: OpenApiResponse(ChatErrorSerializer, description="The model provider failed"),
     503: OpenApiResponse(
         ChatErrorSerializer,
         description="The model provider is rate-limiting, or this server is answering as many messages as it "
-        "can (CHAT_TURNS_PER_WORKER): send it again after Retry-After",
+        "can (CHAT_TURNS_PER_WORKER): send it again after Retry-After; or the database or Better Auth's JWKS "
+        "is unreachable",
     ),
     504: OpenApiResponse(ChatErrorSerializer, description="The model provider timed out"),
 }

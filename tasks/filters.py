@@ -72,7 +72,7 @@ class StrictBooleanFilter(django_filters.Filter):
     field_class = StrictBooleanField
 
 
-@extend_schema_field({"type": "array", "items": {"type": "string"}})
+@extend_schema_field({"type": "array", "items": {"type": "string", "pattern": "^[^\\u0000]*$"}})
 class ListFilter(django_filters.Filter):
     field_class = ListValueField
 
@@ -109,12 +109,16 @@ class IdOrWordField(forms.Field):
         return int(text)
 
 
-@extend_schema_field({"oneOf": [{"type": "integer", "minimum": 1}, {"type": "string", "enum": ["inbox"]}]})
+@extend_schema_field(
+    {"oneOf": [{"type": "integer", "minimum": 1, "maximum": 2**63 - 1}, {"type": "string", "enum": ["inbox"]}]}
+)
 class ListIdFilter(django_filters.Filter):
     field_class = IdOrWordField
 
 
-@extend_schema_field({"oneOf": [{"type": "integer", "minimum": 1}, {"type": "string", "enum": ["none"]}]})
+@extend_schema_field(
+    {"oneOf": [{"type": "integer", "minimum": 1, "maximum": 2**63 - 1}, {"type": "string", "enum": ["none"]}]}
+)
 class ParentFilter(django_filters.Filter):
     field_class = IdOrWordField
 

@@ -11,6 +11,7 @@ from django.utils.dateparse import parse_datetime
 from django_filters.rest_framework import DjangoFilterBackend
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import (
+    OpenApiExample,
     OpenApiParameter,
     OpenApiResponse,
     PolymorphicProxySerializer,
@@ -83,9 +84,16 @@ SYNC_PARAM = OpenApiParameter(
     "tombstones {id, deleted: true, deleted_at}. Pass the largest updated_at (or deleted_at) you have seen. "
     "Only the pagination parameters combine with it.",
 )  # fmt: skip
-TASK_OR_TOMBSTONE = PolymorphicProxySerializer(
-    component_name="TaskOrTombstone", serializers=[TaskSerializer, TombstoneSerializer], resource_type_field_name=None
-)
+
+
+def _task_changes() -> Any:
+    """The items of a sync answer or a bulk update: tasks, and tombstones of the deleted ones."""
+    return PolymorphicProxySerializer(
+        component_name="TaskOrTombstone",
+        serializers=[TaskSerializer, TombstoneSerializer],
+        resource_type_field_name=None,
+        many=True,
+    )
 
 
 def _envelope(name: str, item: Any) -> Any:
@@ -94,9 +102,15 @@ def _envelope(name: str, item: Any) -> Any:
     )
 
 
+# A list of tasks is also a list of changes: the schema says anyOf, not oneOf (todo_project/schema.py).
 LIST_RESPONSE = PolymorphicProxySerializer(
     component_name="TaskListResponse",
-    serializers=[TaskSerializer(many=True), _envelope("TaskPage", TaskSerializer(many=True))],
+    serializers=[
+        TaskSerializer(many=True),
+        _envelope("TaskPage", TaskSerializer(many=True)),
+        _task_changes(),
+        _envelope("ChangePage", _task_changes()),
+    ],
     resource_type_field_name=None,
     many=False,
 )
@@ -158,9 +172,10 @@ LIST_PARAMS = LIST_FILTERS | {*PARAMS, "updated_since"}
 @extend_schema_view(
     list=extend_schema(
         summary="List tasks (filter, search, sort, paginate, sync)",
-        description="Without parameters: a plain array of the user's tasks, newest first. Query parameters "
-        "the list does not know (a frontend's own, e.g. `url_user_id`) are ignored; a known one with an "
-        "invalid value is a 400 naming it.",
+        description="Without parameters: a plain array of the user's tasks, newest first. With a pagination "
+        "parameter: a page `{count, next, results}`. With `updated_since`: the changes (tasks and tombstones), "
+        "as an array or, with pagination, a page. Query parameters the list does not know (a frontend's own, "
+        "e.g. `url_user_id`) are ignored; a known one with an invalid value is a 400 naming it.",
         parameters=[*PAGINATION_PARAMS, SYNC_PARAM],
         responses={200: LIST_RESPONSE, 400: VALIDATION_ERROR, **ERRORS},
     ),
@@ -168,6 +183,20 @@ LIST_PARAMS = LIST_FILTERS | {*PARAMS, "updated_since"}
         summary="Create a task",
         parameters=[IDEMPOTENCY_KEY, TIME_ZONE],
         responses={201: TaskSerializer, 400: VALIDATION_ERROR, **ERRORS, 422: ErrorSerializer},
+        examples=[
+            OpenApiExample("A task", value={"title": "Buy milk"}, request_only=True),
+            OpenApiExample(
+                "A repeating task",
+                value={
+                    "title": "Water the plants",
+                    "priority": "low",
+                    "tags": ["home"],
+                    "due_at": "2026-12-07T09:00:00+01:00",
+                    "recurrence": "FREQ=WEEKLY;BYDAY=MO",
+                },
+                request_only=True,
+            ),
+        ],
     ),
     retrieve=extend_schema(
         summary="Get a task",
@@ -204,6 +233,7 @@ LIST_PARAMS = LIST_FILTERS | {*PARAMS, "updated_since"}
         "occurrence only once). Any other body is a 400 and changes nothing.",
         parameters=[TASK_ID, IF_MATCH, TIME_ZONE],
         request=CompletionSerializer,
+        examples=[OpenApiExample("Complete it", value={"completed": True}, request_only=True)],
         responses={200: TaskSerializer, 400: VALIDATION_ERROR, **ERRORS, **NOT_FOUND, **CHANGED},
     ),
     restore=extend_schema(
@@ -339,7 +369,9 @@ class TaskViewSet(CallerMixin, viewsets.GenericViewSet):
         summary="Complete, reopen, delete, restore, tag or untag several tasks, all or nothing",
         parameters=[TIME_ZONE],
         request=BulkUpdateSerializer,
-        responses={200: inline_serializer("BulkUpdated", {"results": TASK_OR_TOMBSTONE}),
+        examples=[OpenApiExample("Tag two tasks", value={"ids": [1, 2], "action": "tag", "tags": ["work"]},
+                                 request_only=True)],
+        responses={200: inline_serializer("BulkUpdated", {"results": _task_changes()}),
                    400: VALIDATION_ERROR, **ERRORS},
     )  # fmt: skip
     @action(detail=False, methods=["post"], url_path="bulk-update")

@@ -46,10 +46,19 @@ VALIDATION_ERROR = OpenApiResponse(
     },
     description="Invalid body or query",
 )
+# Any route, before any view: a body over MAX_REQUEST_BODY_BYTES (IMPORT_MAX_BYTES for an import).
+TOO_LARGE = {413: OpenApiResponse(ErrorSerializer, description="The request body is too large")}
+# What every API route may answer whatever the request: its token refused, another user's path, a body
+# too large, the user's API_RATE spent, or the database (or Better Auth's JWKS) out of reach.
 ERRORS = {
     401: OpenApiResponse(ErrorSerializer, description="Missing, malformed, expired or badly signed token"),
     403: OpenApiResponse(ErrorSerializer, description="The path's user_id is not the token's user"),
-}
+    **TOO_LARGE,
+    429: OpenApiResponse(ErrorSerializer, description="More than API_RATE requests for this user: retry after "
+                         "the Retry-After header's seconds"),
+    503: OpenApiResponse(ErrorSerializer, description="The database or Better Auth's JWKS is unreachable: "
+                         "try again shortly"),
+}  # fmt: skip
 
 
 # The caller ------------------------------------------------------------------------------------

@@ -29,6 +29,23 @@ NO_NUL = "^[^\\u0000]*$"
 NOT_BLANK = "^[^\\u0000]*[^\\s\\u001c-\\u001f\\u0085\\u0000][^\\u0000]*$"
 # A tag name: not blank, no ',', '/', '#' (they separate tags in CSV, URLs and chat), no NUL.
 TAG_NAME = "^[^,/#\\u0000]*[^\\s\\u001c-\\u001f\\u0085,/#\\u0000][^,/#\\u0000]*$"
+# A repeat rule as tasks/recurrence.py accepts it, in its canonical form (upper case, the parts in order:
+# FREQ, INTERVAL, BYMONTH, BYMONTHDAY, BYDAY, COUNT or UNTIL, WKST), each FREQ with the parts it takes.
+# The API also takes lower case and other orders; and it refuses a rule that matches no date at all
+# (FREQ=YEARLY;BYMONTH=2;BYMONTHDAY=30), which no pattern can tell.
+_WEEKDAY = "(?:MO|TU|WE|TH|FR|SA|SU)"
+_WEEKDAYS = f"{_WEEKDAY}(?:,{_WEEKDAY})*"
+_NTH_WEEKDAYS = f"(?:-?[1-5])?{_WEEKDAY}(?:,(?:-?[1-5])?{_WEEKDAY})*"
+_MONTHDAYS = "-?(?:[1-9]|[12][0-9]|3[01])(?:,-?(?:[1-9]|[12][0-9]|3[01]))*"
+_UP_TO_1000 = "(?:[1-9][0-9]{0,2}|1000)"
+_UNTIL = "[1-9][0-9]{3}(?:0[1-9]|1[0-2])(?:0[1-9]|1[0-9]|2[0-8])(?:T(?:[01][0-9]|2[0-3])[0-5][0-9][0-5][0-9]Z)?"
+_DAYS_OF_MONTH = f"(?:;BYMONTHDAY={_MONTHDAYS}(?:;BYDAY={_WEEKDAYS})?|;BYDAY={_NTH_WEEKDAYS})?"
+_FREQ = (
+    f"FREQ=(?:DAILY|WEEKLY)(?:;INTERVAL={_UP_TO_1000})?(?:;BYDAY={_WEEKDAYS})?",
+    f"FREQ=MONTHLY(?:;INTERVAL={_UP_TO_1000})?{_DAYS_OF_MONTH}",
+    f"FREQ=YEARLY(?:;INTERVAL={_UP_TO_1000})?(?:;BYMONTH=(?:[1-9]|1[0-2])(?:,(?:[1-9]|1[0-2]))*)?{_DAYS_OF_MONTH}",
+)
+RECURRENCE = f"^(?:RRULE:)?(?:{'|'.join(_FREQ)})(?:;COUNT={_UP_TO_1000}|;UNTIL={_UNTIL})?(?:;WKST={_WEEKDAY})?$"
 TEXT_RULES = {
     ("TaskRequest", "title"): NOT_BLANK,
     ("PatchedTaskRequest", "title"): NOT_BLANK,
@@ -37,7 +54,15 @@ TEXT_RULES = {
     ("ImportItemRequest", "description"): NO_NUL,
     ("PatchedTaskRequest", "description"): NO_NUL,
     ("ChatRequestRequest", "message"): NOT_BLANK,
+    ("TaskRequest", "recurrence"): RECURRENCE,
+    ("PatchedTaskRequest", "recurrence"): RECURRENCE,
+    ("ImportItemRequest", "recurrence"): RECURRENCE,
 }
+
+
+# Answers of several shapes where one value can fit more than one, which oneOf forbids: a list of tasks is
+# also a list of changes (with no tombstone in it), a task with its subtasks is also a task.
+OVERLAPPING = ("TaskListResponse", "TaskOrTree")
 
 
 def describe_request_rules(result: dict, **kwargs) -> dict:
@@ -58,4 +83,71 @@ def describe_request_rules(result: dict, **kwargs) -> dict:
             schemas[name]["properties"]["tags"]["items"]["pattern"] = TAG_NAME
     if "ChatRequestRequest" in schemas:
         schemas["ChatRequestRequest"]["properties"]["message"]["maxLength"] = settings.CHAT_MAX_MESSAGE_CHARS
+    for name in OVERLAPPING:
+        if "oneOf" in schemas.get(name, {}):
+            schemas[name]["anyOf"] = schemas[name].pop("oneOf")
+    return result
+
+
+# OpenAPI links: what an answer leads to (a created task or list can be read, updated, deleted; a deleted
+# one restored), by operation id and status; the stateful fuzz test follows them. Each link: the operation
+# it leads to, and its parameters as runtime expressions over this request and answer.
+_SAME_USER = {"user_id": "$request.path.user_id"}
+_SAME_PATH = {**_SAME_USER, "id": "$request.path.id"}
+_NEW_ONE = {**_SAME_USER, "id": "$response.body#/id"}
+_AT_VERSION = {"header.If-Match": "$response.header.ETag"}
+LINKS = {
+    ("api_tasks_create", "201"): {
+        "GetTask": ("api_tasks_retrieve", _NEW_ONE),
+        "UpdateTask": ("api_tasks_partial_update", {**_NEW_ONE, **_AT_VERSION}),
+        "ReplaceTask": ("api_tasks_update", _NEW_ONE),
+        "CompleteTask": ("api_tasks_complete_partial_update", {**_NEW_ONE, **_AT_VERSION}),
+        "DeleteTask": ("api_tasks_destroy", _NEW_ONE),
+    },
+    ("api_tasks_retrieve", "200"): {
+        "UpdateTask": ("api_tasks_partial_update", {**_SAME_PATH, **_AT_VERSION}),
+        "CompleteTask": ("api_tasks_complete_partial_update", _SAME_PATH),
+        "DeleteTask": ("api_tasks_destroy", {**_SAME_PATH, **_AT_VERSION}),
+    },
+    ("api_tasks_partial_update", "200"): {
+        "GetTask": ("api_tasks_retrieve", _SAME_PATH),
+        "CompleteTask": ("api_tasks_complete_partial_update", {**_SAME_PATH, **_AT_VERSION}),
+    },
+    ("api_tasks_update", "200"): {"GetTask": ("api_tasks_retrieve", _SAME_PATH)},
+    ("api_tasks_complete_partial_update", "200"): {
+        "GetTask": ("api_tasks_retrieve", _SAME_PATH),
+        "DeleteTask": ("api_tasks_destroy", _SAME_PATH),
+    },
+    ("api_tasks_destroy", "204"): {"RestoreTask": ("api_tasks_restore_create", _SAME_PATH)},
+    ("api_tasks_restore_create", "200"): {
+        "GetTask": ("api_tasks_retrieve", _SAME_PATH),
+        "CompleteTask": ("api_tasks_complete_partial_update", _SAME_PATH),
+    },
+    ("api_tasks_bulk_create", "201"): {
+        "GetTask": ("api_tasks_retrieve", {**_SAME_USER, "id": "$response.body#/results/0/id"}),
+    },
+    ("api_lists_create", "201"): {
+        "GetList": ("api_lists_retrieve", _NEW_ONE),
+        "UpdateList": ("api_lists_partial_update", _NEW_ONE),
+        "DeleteList": ("api_lists_destroy", _NEW_ONE),
+    },
+    ("api_lists_destroy", "204"): {"RestoreList": ("api_lists_restore_create", _SAME_PATH)},
+    ("api_chat_create", "200"): {
+        "GetConversation": ("api_conversations_retrieve", {**_SAME_USER, "id": "$response.body#/conversation_id"}),
+        "DeleteConversation": ("api_conversations_destroy", {**_SAME_USER, "id": "$response.body#/conversation_id"}),
+    },
+    ("api_conversations_destroy", "204"): {"GetConversation": ("api_conversations_retrieve", _SAME_PATH)},
+}
+
+
+def describe_links(result: dict, **kwargs) -> dict:
+    """Write LINKS into the responses they start from."""
+    for operations in result.get("paths", {}).values():
+        for operation in operations.values():
+            for (operation_id, status), links in LINKS.items():
+                if operation.get("operationId") == operation_id and status in operation.get("responses", {}):
+                    operation["responses"][status]["links"] = {
+                        name: {"operationId": target, "parameters": parameters}
+                        for name, (target, parameters) in links.items()
+                    }
     return result

@@ -323,6 +323,7 @@ SPECTACULAR_SETTINGS = {
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",
         "todo_project.schema.describe_request_rules",
+        "todo_project.schema.describe_links",
     ],
     "SWAGGER_UI_SETTINGS": {"persistAuthorization": True},
     "SWAGGER_UI_DIST": "SIDECAR",

@@ -22,6 +22,7 @@ from rest_framework.renderers import JSONRenderer
 from rest_framework.request import Request
 from rest_framework.response import Response
 
+from todo_project.api import TOO_LARGE
 from todo_project.auth import jwks_cache
 from todo_project.throttling import SchemaRateThrottle
 
@@ -38,7 +39,7 @@ def probe(view: Callable[[Request], Response]) -> Callable[..., Response]:
     return api_view(["GET"])(authentication_classes([])(permission_classes([AllowAny])(throttle_classes([])(view))))
 
 
-@extend_schema(responses={200: HealthSerializer, 503: HealthSerializer}, tags=["health"])
+@extend_schema(responses={200: HealthSerializer, 503: HealthSerializer, **TOO_LARGE}, tags=["health"])
 @probe
 def health(request: Request) -> Response:
     """Liveness: the process answers and the database accepts a query."""
@@ -59,7 +60,7 @@ ReadySerializer = inline_serializer(
 )
 
 
-@extend_schema(responses={200: ReadySerializer, 503: ReadySerializer}, tags=["health"])
+@extend_schema(responses={200: ReadySerializer, 503: ReadySerializer, **TOO_LARGE}, tags=["health"])
 @probe
 def ready(request: Request) -> Response:
     """Readiness: the database answers and, when configured, Better Auth's JWKS has keys."""
@@ -87,7 +88,7 @@ ServiceSerializer = inline_serializer(
 )
 
 
-@extend_schema(responses={200: ServiceSerializer}, tags=["health"])
+@extend_schema(responses={200: ServiceSerializer, **TOO_LARGE}, tags=["health"])
 @probe
 def index(request: Request) -> Response:
     """What answers here, and where its documentation and health probe are."""

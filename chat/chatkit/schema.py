@@ -139,7 +139,7 @@ chatkit_operation = extend_schema(
             description="The events of a turn",
             examples=[OpenApiExample("A new thread", value=EVENT_STREAM_EXAMPLE)],
         ),
-        **{code: CHAT_ERRORS[code] for code in (400, 401, 403, 429)},
+        **{code: CHAT_ERRORS[code] for code in (400, 401, 403, 413, 429, 503)},
         404: OpenApiResponse(ErrorSerializer, description="No such thread (or item) for this user"),
     },
 )
