@@ -164,7 +164,7 @@ def summary(output: str) -> str:
 @pytest.mark.parametrize("run", list(RUNS))
 def test_schemathesis_over_http_finds_nothing(run, server_env, settings, tmp_path):
     env = {**server_env, **RUNS[run]}
-    settings.BETTER_AUTH_SECRET = env["BETTER_AUTH_SECRET"]
+    settings.SIMPLE_JWT = {**settings.SIMPLE_JWT, "SIGNING_KEY": env["BETTER_AUTH_SECRET"]}  # the server's secret
     token = mint_token(FUZZ_USER, ttl=3600)
     config = schemathesis_config(tmp_path / "schemathesis.toml")
     seed = [] if os.environ.get("HYPOTHESIS_PROFILE") == "explore" else ["--seed", "1"]
