@@ -51,6 +51,8 @@ def _warm_connections(threads: int) -> None:
     """One database connection per thread, held at once (so the pool opens that many), each running the hot
     statements more often than psycopg's prepare threshold."""
     runs = (settings.DATABASES["default"].get("OPTIONS", {}).get("prepare_threshold") or 0) + 1
+    if connection.vendor != "postgresql":  # no pool and no prepared statements to warm (SQLite): one thread,
+        threads = 1  # as concurrent writers there fail at once with "table is locked" instead of waiting
     together = threading.Barrier(threads, timeout=30)
 
     def warm() -> None:
