@@ -1,8 +1,5 @@
 """The lists REST API: /api/<user_id>/lists. A thin adapter over tasks.services.lists and the selectors."""
 
-from typing import Any
-
-from django.utils.dateparse import parse_datetime
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import (
     OpenApiParameter,
@@ -18,10 +15,9 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from tasks import selectors
-from tasks.models import TaskList
-from tasks.serializers import TaskListSerializer, TombstoneSerializer, iso_datetime
+from tasks.serializers import TaskListSerializer, TombstoneSerializer, tombstone
 from tasks.services import lists
-from todo_project.api import ERRORS, VALIDATION_ERROR, CallerMixin, ErrorSerializer
+from todo_project.api import ERRORS, VALIDATION_ERROR, CallerMixin, ErrorSerializer, updated_since
 
 NOT_FOUND = {404: OpenApiResponse(ErrorSerializer, description="No such list for this user")}
 LIST_ID = OpenApiParameter("id", int, OpenApiParameter.PATH, description="The list id.")
@@ -81,11 +77,8 @@ class ListViewSet(CallerMixin, viewsets.GenericViewSet):
 
     def list(self, request: Request, user_id: str) -> Response:
         if "updated_since" in request.query_params:
-            since = parse_datetime(request.query_params["updated_since"].replace(" ", "+"))
-            if since is None or since.tzinfo is None:
-                raise ValidationError({"updated_since": ["Must be an ISO 8601 date and time with an offset."]})
-            changes = selectors.list_changes(user_id=self.caller_id, since=since)
-            return Response([_change(task_list) for task_list in changes])
+            changes = selectors.list_changes(user_id=self.caller_id, since=updated_since(request))
+            return Response([tombstone(item) if item.deleted_at else TaskListSerializer(item).data for item in changes])
         found = selectors.list_all(user_id=self.caller_id)
         if not any(task_list.inbox for task_list in found):
             lists.inbox(user_id=self.caller_id)
@@ -127,10 +120,3 @@ class ListViewSet(CallerMixin, viewsets.GenericViewSet):
         return Response(
             TaskListSerializer(selectors.list_get(user_id=self.caller_id, list_id=list_id)).data, status=code
         )
-
-
-def _change(task_list: TaskList) -> dict[str, Any]:
-    """A sync item: the list, or its tombstone when it is in the trash."""
-    if task_list.deleted_at is not None:
-        return {"id": task_list.id, "deleted": True, "deleted_at": iso_datetime(task_list.deleted_at)}
-    return TaskListSerializer(task_list).data

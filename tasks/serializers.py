@@ -142,9 +142,12 @@ class TombstoneSerializer(serializers.Serializer):
 
 def render_change(task: Task) -> dict[str, Any]:
     """A sync item: the task, or its tombstone when it was deleted."""
-    if task.deleted_at is not None:
-        return {"id": task.id, "deleted": True, "deleted_at": iso_datetime(task.deleted_at)}
-    return TaskSerializer(task).data
+    return tombstone(task) if task.deleted_at is not None else TaskSerializer(task).data
+
+
+def tombstone(item: Task | TaskList) -> dict[str, Any]:
+    """A deleted task or list in a sync answer (TombstoneSerializer's shape)."""
+    return {"id": item.id, "deleted": True, "deleted_at": iso_datetime(cast(datetime, item.deleted_at))}
 
 
 @extend_schema_field({"type": "array", "items": {"$ref": "#/components/schemas/TaskTree"}})

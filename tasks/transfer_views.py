@@ -15,8 +15,8 @@ from rest_framework.response import Response
 
 from tasks import exporting, selectors, services
 from tasks.filters import TaskFilter, task_query
+from tasks.openapi import TIME_ZONE
 from tasks.serializers import ImportItemSerializer, TaskSerializer
-from tasks.views import TIME_ZONE
 from todo_project.api import ERRORS, VALIDATION_ERROR, CallerMixin, ErrorSerializer, time_zone
 
 CSV_FLAVOUR = OpenApiParameter(

@@ -9,12 +9,10 @@ from typing import Any, cast
 from django.http import StreamingHttpResponse
 from django.utils.dateparse import parse_datetime
 from django_filters.rest_framework import DjangoFilterBackend
-from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import (
     OpenApiExample,
     OpenApiParameter,
     OpenApiResponse,
-    PolymorphicProxySerializer,
     extend_schema,
     extend_schema_view,
     inline_serializer,
@@ -29,7 +27,21 @@ from rest_framework.response import Response
 from tasks import selectors, services
 from tasks.filters import TaskFilter, task_query
 from tasks.models import Task
-from tasks.pagination import MAX_OFFSET, PARAMS, TaskPagination
+from tasks.openapi import (
+    CHANGED,
+    IDEMPOTENCY_KEY,
+    IF_MATCH,
+    INCLUDE,
+    LIST_RESPONSE,
+    NOT_FOUND,
+    PAGINATION_PARAMS,
+    SYNC_PARAM,
+    TASK_ID,
+    TASK_OR_TREE,
+    TIME_ZONE,
+    task_changes_schema,
+)
+from tasks.pagination import PARAMS, TaskPagination
 from tasks.selectors import OrderKey
 from tasks.serializers import (
     BulkCreateSerializer,
@@ -37,91 +49,22 @@ from tasks.serializers import (
     CompletionSerializer,
     TagRenameSerializer,
     TaskSerializer,
-    TaskTreeSerializer,
-    TombstoneSerializer,
     etag_versions,
     render_change,
     render_subtree,
     task_etag,
 )
-from todo_project.api import ERRORS, VALIDATION_ERROR, CallerMixin, ErrorSerializer, time_zone, time_zone_parameter
+from todo_project.api import (
+    ERRORS,
+    VALIDATION_ERROR,
+    CallerMixin,
+    ErrorSerializer,
+    time_zone,
+    updated_since,
+)
 from todo_project.auth import caller_id
 
-NOT_FOUND = {404: OpenApiResponse(ErrorSerializer, description="No such task for this user")}
-CHANGED = {412: OpenApiResponse(ErrorSerializer, description="If-Match names a version that is no longer current")}
-TASK_ID = OpenApiParameter("id", int, OpenApiParameter.PATH, description="The task id.")
-IF_MATCH = OpenApiParameter(
-    "If-Match", str, OpenApiParameter.HEADER, description="Only if the task is still this version (its ETag)."
-)
-TIME_ZONE = time_zone_parameter(
-    "IANA time zone (e.g. Europe/Berlin) of a repeating task's wall time: its next occurrence is computed in it, "
-    "so 09:00 stays 09:00 across DST changes, and a new rule's series starts on the rule's first day in it "
-    "(FREQ=WEEKLY;BYDAY=MO with a Tuesday due_at is first due the next Monday). Default UTC."
-)
 IDEMPOTENCY_KEY_FORMAT = re.compile(r"[\x20-\x7e]{1,255}")
-IDEMPOTENCY_KEY = OpenApiParameter(
-    "Idempotency-Key", {"type": "string", "pattern": "^[\\x20-\\x7e]{1,255}$"}, OpenApiParameter.HEADER,
-    description="A unique key per intended creation (e.g. a UUID): a repeat within 24 h answers the first "
-    "response again (with `Idempotent-Replayed: true`) and creates nothing. Reusing a key for another body is a 422.",
-)  # fmt: skip
-PAGINATION_PARAMS = [
-    OpenApiParameter(
-        "limit",
-        {"type": "integer", "minimum": 1, "maximum": 500},
-        description="Page size (1-500, default 50). Any pagination parameter turns the answer into an envelope "
-        "{count, next, results}; without them it is a plain array.",
-    ),
-    OpenApiParameter("cursor", str, description="The `next` link's cursor (keyset pagination, fast at any depth)."),
-    OpenApiParameter(
-        "offset",
-        {"type": "integer", "minimum": 0, "maximum": MAX_OFFSET},
-        description="Skip this many (instead of cursor).",
-    ),
-]
-SYNC_PARAM = OpenApiParameter(
-    "updated_since", OpenApiTypes.DATETIME,
-    description="Incremental sync: everything changed after this moment, oldest change first, deleted tasks as "
-    "tombstones {id, deleted: true, deleted_at}. Pass the largest updated_at (or deleted_at) you have seen. "
-    "Only the pagination parameters combine with it.",
-)  # fmt: skip
-
-
-def _task_changes() -> Any:
-    """The items of a sync answer or a bulk update: tasks, and tombstones of the deleted ones."""
-    return PolymorphicProxySerializer(
-        component_name="TaskOrTombstone",
-        serializers=[TaskSerializer, TombstoneSerializer],
-        resource_type_field_name=None,
-        many=True,
-    )
-
-
-def _envelope(name: str, item: Any) -> Any:
-    return inline_serializer(
-        name, {"count": serializers.IntegerField(), "next": serializers.URLField(allow_null=True), "results": item}
-    )
-
-
-# A list of tasks is also a list of changes: the schema says anyOf, not oneOf (todo_project/schema.py).
-LIST_RESPONSE = PolymorphicProxySerializer(
-    component_name="TaskListResponse",
-    serializers=[
-        TaskSerializer(many=True),
-        _envelope("TaskPage", TaskSerializer(many=True)),
-        _task_changes(),
-        _envelope("ChangePage", _task_changes()),
-    ],
-    resource_type_field_name=None,
-    many=False,
-)
-
-
-INCLUDE = OpenApiParameter(
-    "include", str, enum=["subtasks"], description="subtasks: the task with its subtasks nested (every level)."
-)
-TASK_OR_TREE = PolymorphicProxySerializer(
-    component_name="TaskOrTree", serializers=[TaskSerializer, TaskTreeSerializer], resource_type_field_name=None
-)
 
 
 def _json_array(tasks: Iterator[Task], batch: int = 500) -> Iterator[bytes]:
@@ -278,10 +221,7 @@ class TaskViewSet(CallerMixin, viewsets.GenericViewSet):
             raise ValidationError(
                 {"updated_since": [f"Combines only with limit, cursor and offset, not with {', '.join(others)}."]}
             )
-        since = parse_datetime(request.query_params["updated_since"].replace(" ", "+"))
-        if since is None or since.tzinfo is None:
-            raise ValidationError({"updated_since": ["Must be an ISO 8601 date and time with an offset."]})
-        changes = selectors.task_changes(user_id=self.caller_id, since=since)
+        changes = selectors.task_changes(user_id=self.caller_id, since=updated_since(request))
         if pagination.active:
             keys = (OrderKey("updated_at", descending=False), OrderKey("id", descending=False))
             return Response(pagination.page(changes, keys, render_change))
@@ -371,7 +311,7 @@ class TaskViewSet(CallerMixin, viewsets.GenericViewSet):
         request=BulkUpdateSerializer,
         examples=[OpenApiExample("Tag two tasks", value={"ids": [1, 2], "action": "tag", "tags": ["work"]},
                                  request_only=True)],
-        responses={200: inline_serializer("BulkUpdated", {"results": _task_changes()}),
+        responses={200: inline_serializer("BulkUpdated", {"results": task_changes_schema()}),
                    400: VALIDATION_ERROR, **ERRORS},
     )  # fmt: skip
     @action(detail=False, methods=["post"], url_path="bulk-update")

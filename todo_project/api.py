@@ -73,6 +73,14 @@ class CallerMixin(_ViewBase):
         return caller_id(self.request)
 
 
+def updated_since(request: Request) -> datetime:
+    """The moment of an incremental sync's `?updated_since=` (a `+` in its offset may arrive as a space)."""
+    since = parse_datetime(request.query_params["updated_since"].replace(" ", "+"))
+    if since is None or since.tzinfo is None:
+        raise ValidationError({"updated_since": ["Must be an ISO 8601 date and time with an offset."]})
+    return since
+
+
 def time_zone(request: Request) -> ZoneInfo:
     """The caller's IANA time zone from the X-Timezone header (UTC without it); 400 for an unknown name."""
     name = request.headers.get(TIME_ZONE_HEADER) or "UTC"
