@@ -10,7 +10,8 @@ from typing import Any, cast
 
 from django.core.exceptions import EmptyResultSet
 from django.db import connections
-from django.db.models import JSONField, QuerySet
+from django.db.models import JSONField, QuerySet, signals
+from django.db.models.base import ModelState
 from django.db.models.expressions import RawSQL
 from django.db.models.query import RawQuerySet
 from django.db.models.sql.query import RawQuery
@@ -63,8 +64,8 @@ class CompiledQuery:
         sql, params, places = self.sql(alias)
         return sql, [values[places[i]] if i in places else param for i, param in enumerate(params)]
 
-    def __call__(self, *, alias: str = "default", **values: object) -> "RawQuerySet[Task]":
-        return Task.objects.using(alias).raw(*self.bound(alias=alias, **values))
+    def __call__(self, *, alias: str = "default", **values: object) -> Iterator[Task]:
+        return tasks_of(Task.objects.using(alias).raw(*self.bound(alias=alias, **values)))
 
 
 _TASK_GET = CompiledQuery(
@@ -105,7 +106,63 @@ def task_iter_all(*, user_id: str, alias: str = "default") -> Iterator[Task]:
     sql, params = _TASK_LIST.bound(alias=alias, user_id=user_id)
     tasks = Task.objects.using(alias).raw(sql, params)
     tasks.query = _ChunkedRawQuery(sql, alias, params=tuple(params))
-    return (cast(Task, _tag_names_decoded(task)) for task in tasks.iterator())
+    return (cast(Task, _tag_names_decoded(task)) for task in tasks_of(tasks))
+
+
+def tasks_of(tasks: "RawQuerySet[Task]") -> Iterator[Task]:
+    """The tasks that iterating `tasks` yields (Django's RawModelIterable), each made as Model.from_db makes it
+    but with its columns put in its __dict__ in one update rather than one setattr per field in Model.__init__:
+    list_id and parent_id are foreign keys, whose attributes are data descriptors (a Python call each, per
+    task). Model.__init__ also sends pre_init and post_init; if anything listens to them for Task, the plain
+    from_db runs instead. Which column is which field is worked out once per SQL text (the speed layer runs
+    the same few statements over and over), not once per query."""
+    db, query = tasks.db, tasks.query
+    connection = connections[db]
+    compiler = connection.ops.compiler("SQLCompiler")(cast(Any, query), connection, db)  # as RawModelIterable does
+    rows = iter(query)
+    try:
+        names, positions, annotations, columns = _layout(tasks)
+        converters = compiler.get_converters(columns)
+        if converters:
+            rows = compiler.apply_converters(rows, converters)
+        plain = signals.pre_init.has_listeners(Task) or signals.post_init.has_listeners(Task)
+        for values in rows:
+            if plain:
+                task = Task.from_db(db, names, [values[pos] for pos in positions])
+            else:
+                task = Task.__new__(Task)
+                state = ModelState()
+                state.adding, state.db = False, db
+                task.__dict__.update(zip(names, [values[pos] for pos in positions], strict=True), _state=state)
+            for column, pos in annotations:
+                task.__dict__[column] = values[pos]
+            yield task
+    finally:
+        cursor = getattr(query, "cursor", None)
+        if cursor:
+            cursor.close()
+
+
+_Layout = tuple[list[str], list[int], list[tuple[str, int]], list[Any]]
+_LAYOUTS: dict[tuple[str, str], _Layout] = {}
+_LAYOUTS_KEPT = 256
+
+
+def _layout(tasks: "RawQuerySet[Task]") -> _Layout:
+    """RawModelIterable's reading of a statement's columns: the model's attribute names and their positions, the
+    annotations', and each column's expression (for its converters); the query must select every field."""
+    key = (tasks.db, str(tasks.raw_query))
+    if key not in _LAYOUTS:
+        names, positions, annotations = tasks.resolve_model_init_order()
+        if len(names) != len(Task._meta.concrete_fields):
+            raise ValueError("a task query of the speed layer selects every column of the model")
+        model_fields = cast(dict[str, Any], tasks.model_fields)  # column name -> field (the stubs say str)
+        fields = [model_fields.get(column) for column in tasks.columns]
+        columns = [field.get_col(field.model._meta.db_table) if field else None for field in fields]
+        if len(_LAYOUTS) >= _LAYOUTS_KEPT:  # update_returning's statements differ by the columns they set
+            return names, positions, annotations, columns
+        _LAYOUTS[key] = names, positions, annotations, columns
+    return _LAYOUTS[key]
 
 
 class _ChunkedRawQuery(RawQuery):
@@ -121,7 +178,7 @@ class _ChunkedRawQuery(RawQuery):
 
 def task_get(*, user_id: str, task_id: int) -> Task | None:
     """A user's live task by id, with its tag names, from its compiled query (selectors.task_get)."""
-    return _tag_names_decoded(next(iter(_TASK_GET(task_id=task_id, user_id=user_id)), None))
+    return _tag_names_decoded(next(_TASK_GET(task_id=task_id, user_id=user_id), None))
 
 
 def _tag_names_decoded(task: Task | None) -> Task | None:
@@ -147,4 +204,4 @@ def update_returning(tasks: QuerySet[Task], values: Mapping[str, Any]) -> Task |
     # A concrete field is one with a column (Django's definition), so field.column is never None here.
     columns = ", ".join(connection.ops.quote_name(cast(str, field.column)) for field in Task._meta.concrete_fields)
     returning = f"{sql} RETURNING {columns}, {tag_names_sql(alias)} AS tag_names"
-    return _tag_names_decoded(next(iter(Task.objects.using(alias).raw(returning, params)), None))
+    return _tag_names_decoded(next(tasks_of(Task.objects.using(alias).raw(returning, params)), None))

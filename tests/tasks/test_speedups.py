@@ -4,7 +4,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
-from django.db.models import Aggregate, JSONField, OuterRef, Q, Subquery
+from django.db.models import Aggregate, JSONField, OuterRef, Q, Subquery, signals
 from django.utils import timezone
 
 from tasks import selectors, services, speedups
@@ -128,3 +128,35 @@ def test_update_returning_answers_the_row_the_plain_update_writes(condition, val
     assert written is not None
     expected = row(plain.get(pk=twin.id)) | {"id": first.id, "created_at": first.created_at}
     assert row(written) == expected == row(plain.get(pk=first.id))
+
+
+def test_tasks_of_answers_what_the_raw_queryset_answers_with_or_without_init_signals():
+    some_tasks()
+    sql, params = speedups._TASK_LIST.bound(user_id=USER_A)
+    plain = list(Task.objects.raw(sql, params))
+
+    fast = list(speedups.tasks_of(Task.objects.raw(sql, params)))
+    seen: list[Task] = []
+
+    def record(sender: type, instance: Task, **kwargs: Any) -> None:
+        seen.append(instance)
+
+    signals.post_init.connect(record, sender=Task)
+    try:
+        signalled = list(speedups.tasks_of(Task.objects.raw(sql, params)))
+    finally:
+        signals.post_init.disconnect(record, sender=Task)
+
+    expected = [row(task) | {"tag_names": task.tag_names} for task in plain]
+    for got in (fast, signalled):
+        assert [row(task) | {"tag_names": task.tag_names} for task in got] == expected
+        assert all(not task._state.adding and task._state.db == "default" for task in got)
+    assert seen == signalled  # a receiver of post_init is still called, for every task
+    fast[0].title = "saved through the ORM"
+    fast[0].save()
+    assert Task.objects.get(pk=fast[0].pk).title == "saved through the ORM"
+
+
+def test_tasks_of_refuses_a_query_without_every_column():
+    with pytest.raises(ValueError, match="every column"):
+        list(speedups.tasks_of(Task.objects.raw('SELECT "id", "title" FROM "tasks_task"')))
