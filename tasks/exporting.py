@@ -6,6 +6,9 @@ starts with = + - @, a tab or a CR, as OWASP lists them) or that starts with the
 Parsing takes exactly that guard off again (a ' followed by one of those characters), so the safe CSV round-trips;
 a spreadsheet shows the cell as text and drops the ' when it saves. `raw=True` renders and parses cells verbatim:
 the lossless CSV for programs, which a spreadsheet may run as formulas.
+
+A row names its list (`list`: the list's name, None for the Inbox) and its parent by the parent's row `id` in the
+same file (`parent_id`); iCalendar says the same with X-TODO-LIST and RELATED-TO;RELTYPE=PARENT (the parent's UID).
 """
 
 import csv
@@ -17,13 +20,14 @@ from collections.abc import Callable, Iterable, Iterator
 from datetime import UTC, datetime
 from typing import Any, NoReturn
 
-from icalendar import Calendar, Todo, vRecur
+from icalendar import Calendar, Todo, vRecur, vText
 
-from tasks.fields import CSV_NAMES, TASK_FIELDS
+from tasks.fields import CSV_NAMES, LIST_COLUMN, TASK_FIELDS
 
 EXPORT_FORMATS = {"json": "application/json", "csv": "text/csv; charset=utf-8", "ics": "text/calendar; charset=utf-8"}
 CSV_COLUMNS = list(CSV_NAMES)
 ICS_PRIORITIES = {"high": 1, "medium": 5, "low": 9}
+ICS_LIST = "X-TODO-LIST"  # the task's list by name; CATEGORIES holds its tags
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 _GUARD = "'"
 _GUARDED = (*FORMULA_STARTS, _GUARD)
@@ -94,6 +98,11 @@ def _utc(value: str) -> datetime:
     return datetime.fromisoformat(value).astimezone(UTC)
 
 
+def ics_uid(task_id: int) -> str:
+    """A task's UID in the iCalendar export (and its subtasks' RELATED-TO)."""
+    return f"task-{task_id}@todo-backend"
+
+
 def render_ics(rows: Iterable[dict], *, prodid: str = "-//todo-backend//EN") -> Iterator[str]:
     """A VCALENDAR with one VTODO per row, one VTODO per chunk."""
     header = Calendar()
@@ -103,7 +112,7 @@ def render_ics(rows: Iterable[dict], *, prodid: str = "-//todo-backend//EN") -> 
     yield head
     for row in rows:
         todo = Todo()
-        todo.add("uid", f"task-{row['id']}@todo-backend")
+        todo.add("uid", ics_uid(row["id"]))
         todo.add("summary", _ICS_CONTROL.sub("", row["title"]))
         if row["description"]:
             todo.add("description", _ICS_CONTROL.sub("", row["description"]))
@@ -118,6 +127,11 @@ def render_ics(rows: Iterable[dict], *, prodid: str = "-//todo-backend//EN") -> 
             todo.add("rrule", vRecur.from_ical(row["recurrence"]))
         if row["tags"]:
             todo.add("categories", row["tags"])
+        if row[LIST_COLUMN]:
+            # TEXT, escaped; VALUE=TEXT says so to parsers that keep an X- property's value as it is written.
+            todo.add(ICS_LIST, vText(_ICS_CONTROL.sub("", row[LIST_COLUMN])), parameters={"VALUE": "TEXT"})
+        if row["parent_id"] is not None:
+            todo.add("related-to", ics_uid(row["parent_id"]), parameters={"RELTYPE": "PARENT"})
         todo.add("created", _utc(row["created_at"]))
         todo.add("last-modified", _utc(row["updated_at"]))
         todo.add("dtstamp", _utc(row["updated_at"]))  # not "now": the same tasks always export the same bytes
@@ -188,9 +202,11 @@ def _csv_text(column: str, value: str) -> str:
 
 # Converters for non-empty cells of the editable fields, by kind (others are text). An empty cell is "" for
 # title, [] for tags, None for nullable columns, and omitted otherwise, so that the caller's defaults apply.
+# The row's `id` is a whole number too: another row's parent_id refers to it.
 _BY_KIND: dict[str, Callable[[str, str], Any]] = {"bool": _csv_bool, "int": _csv_int, "tags": _csv_tags}
 _CONVERTERS = {field.name: _BY_KIND.get(field.kind, _csv_text) for field in TASK_FIELDS if not field.read_only}
-_NULLABLE = {field.name for field in TASK_FIELDS if field.nullable}
+_CONVERTERS |= {"id": _csv_int, LIST_COLUMN: _csv_text}
+_NULLABLE = {field.name for field in TASK_FIELDS if field.nullable} | {LIST_COLUMN}
 
 
 def parse_csv(data: bytes, *, raw: bool = False) -> list[dict]:

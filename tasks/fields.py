@@ -39,8 +39,8 @@ TASK_FIELDS = (
     TaskField("recurrence", "text", nullable=True),
     TaskField("completed_at", "datetime", read_only=True, nullable=True),
     TaskField("position", "int"),
-    TaskField("list_id", "int", nullable=True, exported=False),  # null: the Inbox; lists travel in exports later
-    TaskField("parent_id", "int", nullable=True, exported=False),  # null: a top-level task
+    TaskField("list_id", "int", nullable=True, exported=False),  # null: the Inbox; exports name it (LIST_COLUMN)
+    TaskField("parent_id", "int", nullable=True),  # null: a top-level task; in an export, another row's id
 )
 # Columns of the model that are not public: the trash's timestamp (a deleted task is a tombstone).
 INTERNAL_COLUMNS = ("deleted_at",)
@@ -48,7 +48,11 @@ INTERNAL_COLUMNS = ("deleted_at",)
 PUBLIC_NAMES = tuple(field.name for field in TASK_FIELDS)
 READ_ONLY_NAMES = tuple(field.name for field in TASK_FIELDS if field.read_only)
 EDITABLE_NAMES = tuple(field.name for field in TASK_FIELDS if not field.read_only)
+# The exports' own column: a task's list by name (null or empty: the Inbox), since ids of lists mean
+# nothing in another account; an import finds the list by that name, or makes it.
+LIST_COLUMN = "list"
 CSV_NAMES = tuple(
     [field.name for field in TASK_FIELDS if field.exported and not field.stamp]
+    + [LIST_COLUMN]
     + [field.name for field in TASK_FIELDS if field.exported and field.stamp]
 )

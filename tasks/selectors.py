@@ -240,6 +240,13 @@ def task_subtree(*, user_id: str, task_id: int) -> list[Task]:
     return found
 
 
+def task_orphans(tasks: QuerySet[Task]) -> set[int]:
+    """The ids of the subtasks among `tasks` whose parent is not among them (a filtered export's): one query."""
+    chosen = tasks.order_by()
+    orphans = chosen.filter(parent__isnull=False).exclude(parent_id__in=chosen.values("id"))
+    return set(orphans.values_list("id", flat=True))
+
+
 def task_exists(*, user_id: str, task_id: int, deleted: bool = False) -> bool:
     return Task.objects.filter(pk=task_id, user_id=user_id, deleted_at__isnull=not deleted).exists()
 
@@ -283,6 +290,12 @@ def list_all(*, user_id: str) -> list[TaskList]:
     tasks, and those past due): two queries, the lists and one count of all of them."""
     lists = list(TaskList.objects.filter(user_id=user_id, deleted_at=None))
     return _counted(lists, user_id=user_id, tasks=Q())
+
+
+def list_names(*, user_id: str) -> dict[int, str | None]:
+    """The name of each of the user's lists by id, the Inbox's None (its tasks have no list)."""
+    rows = TaskList.objects.filter(user_id=user_id).values_list("id", "name", "inbox").order_by()
+    return {list_id: None if inbox else name for list_id, name, inbox in rows}
 
 
 def list_changes(*, user_id: str, since: datetime) -> list[TaskList]:

@@ -10,7 +10,7 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 from rest_framework.exceptions import ValidationError
 
-from tasks.fields import PUBLIC_NAMES, READ_ONLY_NAMES, TASK_FIELDS, TaskField
+from tasks.fields import LIST_COLUMN, PUBLIC_NAMES, READ_ONLY_NAMES, TASK_FIELDS, TaskField
 from tasks.models import INT32, PRIORITIES, PRIORITY_NAMES, Task, TaskList
 from tasks.selectors import tag_list_of
 from todo_project.api import (
@@ -228,13 +228,34 @@ class CompletionSerializer(RejectUnknownFieldsMixin, serializers.Serializer):
     )
 
 
-class ImportItemSerializer(TaskSerializer):
-    """A task from an export: its read-only fields are ignored, but created_at and completed_at are kept."""
+class ExportedTaskSerializer(TaskSerializer):
+    """For the schema: a task in a JSON export, its list by name (the export adds `list` to TaskSerializer's
+    rendering, and writes parent_id only where the parent is in the file)."""
 
+    list = StrictCharField(
+        required=False, allow_null=True, allow_blank=True, max_length=100,
+        help_text="The task's list by name; null, empty or Inbox: the Inbox. An import finds the list of that name "
+        "(case-insensitively) or makes it.",
+    )  # fmt: skip
+
+    class Meta(TaskSerializer.Meta):
+        fields = [*TaskSerializer.Meta.fields, LIST_COLUMN]
+
+
+class ImportItemSerializer(ExportedTaskSerializer):
+    """A task from an export: its other read-only fields are ignored, but created_at and completed_at are kept, and
+    `id` is what another row's parent_id refers to (ids of lists and tasks do not travel between users)."""
+
+    id = StrictIntegerField(
+        required=False, allow_null=True, help_text="The row's id in the file, for other rows' parent_id (not kept)."
+    )
     created_at = serializers.DateTimeField(required=False)
     completed_at = serializers.DateTimeField(required=False, allow_null=True)
-    list_id = StrictIntegerField(read_only=True, allow_null=True)  # ids of lists do not travel between users
-    parent_id = StrictIntegerField(read_only=True, allow_null=True)  # nor ids of tasks
+    list_id = StrictIntegerField(read_only=True, allow_null=True)  # `list` names it
+    parent_id = StrictIntegerField(
+        required=False, allow_null=True,
+        help_text="The `id` of the row of the same file this task is a subtask of (in that task's list).",
+    )  # fmt: skip
 
 
 def _by_index(detail: Any) -> Any:

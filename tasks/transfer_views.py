@@ -1,5 +1,6 @@
 """Export and import of a user's tasks: GET /api/<user_id>/tasks/export and POST /api/<user_id>/tasks/import."""
 
+from collections.abc import Container, Mapping
 from typing import Any
 
 from django.conf import settings
@@ -14,9 +15,11 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from tasks import exporting, selectors, services
+from tasks.fields import LIST_COLUMN
 from tasks.filters import TaskFilter, task_query
+from tasks.models import Task
 from tasks.openapi import TIME_ZONE
-from tasks.serializers import ImportItemSerializer, TaskSerializer
+from tasks.serializers import ExportedTaskSerializer, ImportItemSerializer, TaskSerializer
 from todo_project.api import ERRORS, VALIDATION_ERROR, CallerMixin, ErrorSerializer, time_zone
 
 CSV_FLAVOUR = OpenApiParameter(
@@ -48,6 +51,15 @@ def _body(request: Request, limit: int) -> bytes:
     return data
 
 
+def _exported(task: Task, names: Mapping[int, str | None], orphans: Container[int]) -> dict[str, Any]:
+    """A task as the export writes it: its list by name, its parent_id only where the parent is in the file."""
+    row = TaskSerializer(task).data
+    row[LIST_COLUMN] = None if task.list_id is None else names.get(task.list_id)
+    if task.id in orphans:
+        row["parent_id"] = None
+    return row
+
+
 @extend_schema(tags=["tasks"])
 class TransferViewSet(CallerMixin, viewsets.GenericViewSet):
     serializer_class = TaskSerializer
@@ -63,7 +75,7 @@ class TransferViewSet(CallerMixin, viewsets.GenericViewSet):
         parameters=[OpenApiParameter("format", str, enum=[*exporting.EXPORT_FORMATS], default="json",
                                      description="json (an array of tasks), csv, or ics (iCalendar VTODOs)."),
                     CSV_FLAVOUR],
-        responses={(200, "application/json"): TaskSerializer(many=True), (200, "text/csv"): OpenApiTypes.STR,
+        responses={(200, "application/json"): ExportedTaskSerializer(many=True), (200, "text/csv"): OpenApiTypes.STR,
                    (200, "text/calendar"): OpenApiTypes.STR, 400: VALIDATION_ERROR, **ERRORS},
     )  # fmt: skip
     @action(detail=False, methods=["get"])
@@ -75,8 +87,10 @@ class TransferViewSet(CallerMixin, viewsets.GenericViewSet):
         filters = task_query(user_id=self.caller_id, params=request.query_params)
         if not filters.is_valid():
             raise ValidationError(filters.errors)
+        names = selectors.list_names(user_id=self.caller_id)
+        orphans = selectors.task_orphans(filters.qs)  # their parent is not in the file: top-level there
         tasks = filters.ordered().iterator(chunk_size=500)
-        rows = exporting.started(TaskSerializer(task).data for task in tasks)  # a failing query: an error, not a cut
+        rows = exporting.started(_exported(task, names, orphans) for task in tasks)  # a failing query: not a cut
         content = exporting.render(rows, fmt, raw=raw)
         response = StreamingHttpResponse(content, content_type=exporting.EXPORT_FORMATS[fmt])
         response["Content-Disposition"] = f'attachment; filename="tasks.{fmt}"'
@@ -87,8 +101,10 @@ class TransferViewSet(CallerMixin, viewsets.GenericViewSet):
         parameters=[TIME_ZONE, CSV_FLAVOUR],
         description="The body is an export: a JSON array of tasks (application/json), or the CSV export "
         "(text/csv; a header row with at least `title`; `csv` as it was exported), up to IMPORT_MAX_BYTES and "
-        "IMPORT_MAX_ROWS tasks. Ids are new; created_at and completed_at are kept. The answer counts the new "
-        "tasks and gives their ids in the file's order.",
+        "IMPORT_MAX_ROWS tasks. Ids are new; created_at and completed_at are kept. A row's `list` names its list "
+        "(found case-insensitively, or made; empty: the Inbox) and its `parent_id` is the `id` of another row of the "
+        "file (parents go in before their subtasks). The answer counts the new tasks and gives their ids in the "
+        "file's order.",
         request={"application/json": ImportItemSerializer(many=True)},
         responses={201: inline_serializer("Imported", {"imported": serializers.IntegerField(),
                                                        "ids": serializers.ListField(child=serializers.IntegerField())}),

@@ -52,6 +52,7 @@ TEXT_RULES = {
     ("TaskRequest", "description"): NO_NUL,
     ("ImportItemRequest", "title"): NOT_BLANK,
     ("ImportItemRequest", "description"): NO_NUL,
+    ("ImportItemRequest", "list"): NO_NUL,
     ("PatchedTaskRequest", "description"): NO_NUL,
     ("ChatRequestRequest", "message"): NOT_BLANK,
     ("TaskRequest", "recurrence"): RECURRENCE,

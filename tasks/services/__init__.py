@@ -1,11 +1,12 @@
 """Writes of tasks and tags. Every front (the REST views, the operations behind the chat and MCP tools,
 the commands) calls these, so ownership, validation and timestamps are decided here once.
 
-By concern: `tasks` (one task), `bulk` (many at once), `tags`, `idempotency`, `seeding`, and the rules
-they all check in `validation` and `quotas`."""
+By concern: `tasks` (one task), `bulk` (many at once), `importing` (a file of them), `tags`, `lists`,
+`subtasks`, `idempotency`, `seeding`, and the rules they all check in `validation` and `quotas`."""
 
-from tasks.services.bulk import BulkAction, task_bulk_update, task_create_many, task_import
+from tasks.services.bulk import BulkAction, task_bulk_update, task_create_many
 from tasks.services.idempotency import idempotency_purge, idempotent, request_fingerprint
+from tasks.services.importing import task_import
 from tasks.services.seeding import TaskDraft, task_bulk_create, task_delete_all
 from tasks.services.tags import tag_delete, tag_rename
 from tasks.services.tasks import (

@@ -1,4 +1,4 @@
-"""Writes of many tasks at once, all or nothing: create (and import), and one action on several tasks."""
+"""Writes of many tasks at once, all or nothing: create (the import's rows too), and one action on several tasks."""
 
 from collections.abc import Mapping, Sequence
 from datetime import datetime
@@ -32,24 +32,11 @@ if TYPE_CHECKING:
 UTC = ZoneInfo("UTC")
 BulkAction = Literal["complete", "reopen", "delete", "restore", "tag", "untag"]
 IMPORT_ONLY_FIELDS = ("created_at", "completed_at")
-IMPORT_BATCH = 500
 
 
 def task_create_many(*, user_id: str, items: Sequence[Mapping[str, Any]], zone: ZoneInfo = UTC) -> list[Task]:
-    """Create all the tasks or none; BulkInvalid names every invalid item by its index.
-
-    Items may also carry `created_at` and `completed_at` (aware datetimes): an import keeps them."""
-    rows, errors = [], {}
-    for index, item in enumerate(items):
-        try:
-            values = clean_values({name: value for name, value in item.items() if name not in IMPORT_ONLY_FIELDS})
-            values = series_values(values, zone=zone)
-            rows.append((values, {name: item[name] for name in IMPORT_ONLY_FIELDS if item.get(name)}))
-        except ValidationError as exc:
-            errors[index] = exc.message_dict
-    if errors:
-        raise BulkInvalid("tasks", errors)
-    now = timezone.now()
+    """Create all the tasks or none; BulkInvalid names every invalid item by its index."""
+    rows = cleaned_items(items, zone=zone)
     with transaction.atomic():
         task_room(user_id=user_id, adding=len(rows))
         wanted = sorted({values["list_id"] for values, _ in rows if values.get("list_id") is not None})
@@ -70,38 +57,47 @@ def task_create_many(*, user_id: str, items: Sequence[Mapping[str, Any]], zone: 
                     unknown[index] = exc.message_dict
         if unknown:
             raise BulkInvalid("tasks", unknown)
-        tasks, names_of = [], []
-        for values, kept in rows:
-            names_of.append(values.pop("tags", []))
-            completed_at = kept.get("completed_at", now) if values.get("completed") else None
-            created_at = kept.get("created_at", now)
-            tasks.append(
-                Task(user_id=user_id, created_at=created_at, updated_at=now, completed_at=completed_at, **values)
-            )
-        Task.objects.bulk_create(tasks)
-        by_names: dict[tuple[str, ...], list[int]] = {}
-        for task, names in zip(tasks, names_of, strict=True):
-            cast("TaggedTask", task).tag_names = names
-            if names:
-                by_names.setdefault(tuple(names), []).append(task.id)
-        for names, task_ids in by_names.items():
-            task_tags_add(user_id=user_id, task_ids=task_ids, names=names)
+        return inserted(user_id=user_id, rows=rows)
+
+
+Row = tuple[dict[str, Any], dict[str, Any]]  # a task's cleaned values, and the moments an import keeps
+
+
+def cleaned_items(items: Sequence[Mapping[str, Any]], *, zone: ZoneInfo) -> list[Row]:
+    """The items' values checked as every write checks them; BulkInvalid names every invalid item by its index.
+
+    Items may also carry `created_at` and `completed_at` (aware datetimes): an import keeps them."""
+    rows, errors = [], {}
+    for index, item in enumerate(items):
+        try:
+            values = clean_values({name: value for name, value in item.items() if name not in IMPORT_ONLY_FIELDS})
+            values = series_values(values, zone=zone)
+            rows.append((values, {name: item[name] for name in IMPORT_ONLY_FIELDS if item.get(name)}))
+        except ValidationError as exc:
+            errors[index] = exc.message_dict
+    if errors:
+        raise BulkInvalid("tasks", errors)
+    return rows
+
+
+def inserted(*, user_id: str, rows: Sequence[Row]) -> list[Task]:
+    """One INSERT of the rows (their list and parent settled already), and their tag links: the new tasks."""
+    now = timezone.now()
+    tasks, names_of = [], []
+    for values, kept in rows:
+        names_of.append(values.pop("tags", []))
+        completed_at = kept.get("completed_at", now) if values.get("completed") else None
+        created_at = kept.get("created_at", now)
+        tasks.append(Task(user_id=user_id, created_at=created_at, updated_at=now, completed_at=completed_at, **values))
+    Task.objects.bulk_create(tasks)
+    by_names: dict[tuple[str, ...], list[int]] = {}
+    for task, names in zip(tasks, names_of, strict=True):
+        cast("TaggedTask", task).tag_names = names
+        if names:
+            by_names.setdefault(tuple(names), []).append(task.id)
+    for names, task_ids in by_names.items():
+        task_tags_add(user_id=user_id, task_ids=task_ids, names=names)
     return tasks
-
-
-def task_import(*, user_id: str, items: Sequence[Mapping[str, Any]], zone: ZoneInfo = UTC) -> list[int]:
-    """task_create_many for a whole file, all or nothing: created in batches of IMPORT_BATCH in one transaction,
-    so only one batch of tasks is in memory at a time; the new tasks' ids, in the items' order."""
-    ids: list[int] = []
-    with transaction.atomic():
-        task_room(user_id=user_id, adding=len(items))  # the whole file's count at once, before any batch
-        for start in range(0, len(items), IMPORT_BATCH):
-            try:
-                tasks = task_create_many(user_id=user_id, items=items[start : start + IMPORT_BATCH], zone=zone)
-            except BulkInvalid as exc:  # numbered by the whole file, not by the batch
-                raise BulkInvalid(exc.field, {start + index: errors for index, errors in exc.errors.items()}) from None
-            ids.extend(task.id for task in tasks)
-    return ids
 
 
 def task_bulk_update(

@@ -1,6 +1,7 @@
-"""Writes of lists: create, change, delete (its tasks to the trash with it, or moved first), restore,
-purge, and the Inbox, made on first need. Which list a task may go to is decided here too."""
+"""Writes of lists: create (one, or those an import names), change, delete (its tasks to the trash with it, or
+moved first), restore, purge, and the Inbox, made on first need. Which list a task may go to is decided here too."""
 
+from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
 
@@ -42,6 +43,32 @@ def list_create(
             raise ValidationError({"name": [f"At most {MAX_LISTS_PER_USER} lists per user."]})
         now = timezone.now()
         return _saved(TaskList(user_id=user_id, created_at=now, updated_at=now, **values))
+
+
+def lists_by_name(*, user_id: str, names: Iterable[str]) -> tuple[dict[str, int | None], dict[str, list[str]]]:
+    """The user's live list of each name, as a task stores it (None: the Inbox, by its name too, and for a
+    blank name), matched case-insensitively (an archived list too) and made where missing, by list_create
+    (its name rules and MAX_LISTS_PER_USER); and, for each name that could not be made, why not."""
+    live: dict[str, int | None] = {INBOX_NAME.lower(): None}  # the Inbox's name, made yet or not
+    for list_id, name, is_inbox in TaskList.objects.filter(user_id=user_id, deleted_at=None).values_list(
+        "id", "name", "inbox"
+    ):
+        live[name.strip().lower()] = None if is_inbox else list_id
+    found: dict[str, int | None] = {}
+    refused: dict[str, list[str]] = {}
+    failed: dict[str, list[str]] = {}
+    for name in names:
+        key = name.strip().lower()
+        if key in failed:
+            refused[name] = failed[key]
+        elif key == "" or key in live:
+            found[name] = live.get(key)
+        else:
+            try:
+                found[name] = live[key] = list_create(user_id=user_id, name=name).id
+            except ValidationError as exc:
+                refused[name] = failed[key] = exc.messages
+    return found, refused
 
 
 def list_update(*, user_id: str, list_id: int, **changes: Any) -> TaskList:

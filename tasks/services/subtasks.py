@@ -16,6 +16,9 @@ from tasks.selectors import descendants
 
 MAX_SUBTASKS = 100  # direct subtasks of one task
 NO_SUCH_TASK = "No such task."
+A_CYCLE = "A task cannot be a subtask of itself or of its own subtasks."
+TOO_DEEP = f"Subtasks nest at most {MAX_DEPTH} levels deep."
+IN_PARENTS_LIST = "A subtask is in its parent's list."
 # For a condition on tasks: the task has subtasks that are not in the trash.
 HAS_SUBTASKS = Exists(Task.objects.filter(parent_id=OuterRef("pk"), deleted_at=None))
 
@@ -47,16 +50,21 @@ def _under_parent(*, user_id: str, task_id: int | None, values: dict[str, Any]) 
     if task_id is not None and (
         parent_id == task_id or Task.objects.filter(descendants([task_id]), pk=parent_id).exists()
     ):
-        raise ValidationError({"parent_id": ["A task cannot be a subtask of itself or of its own subtasks."]})
+        raise ValidationError({"parent_id": [A_CYCLE]})
     depth = 1 + (parent["parent_id"] is not None) + (parent["parent__parent_id"] is not None)
     if depth + 1 + (_height(task_id) if task_id is not None else 0) > MAX_DEPTH:
-        raise ValidationError({"parent_id": [f"Subtasks nest at most {MAX_DEPTH} levels deep."]})
+        raise ValidationError({"parent_id": [TOO_DEEP]})
     siblings = Task.objects.filter(parent_id=parent_id, deleted_at=None).exclude(pk=task_id or 0)
     if siblings.count() >= MAX_SUBTASKS:
-        raise ValidationError({"parent_id": [f"At most {MAX_SUBTASKS} subtasks per task."]})
+        raise ValidationError({"parent_id": [too_many()]})
     if "list_id" in values and values["list_id"] != parent["list_id"]:
-        raise ValidationError({"list_id": ["A subtask is in its parent's list."]})
+        raise ValidationError({"list_id": [IN_PARENTS_LIST]})
     return {**values, "list_id": parent["list_id"]}
+
+
+def too_many() -> str:
+    """The refusal of a subtask beyond MAX_SUBTASKS (read when refused, so that tests may lower it)."""
+    return f"At most {MAX_SUBTASKS} subtasks per task."
 
 
 def _height(task_id: int) -> int:

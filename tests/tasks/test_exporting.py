@@ -28,7 +28,8 @@ from tasks.exporting import (
 def make_row(**fields) -> dict:
     row = {
         "id": 1, "user_id": "u1", "title": "Task", "description": None, "completed": False, "priority": "none",
-        "tags": [], "due_at": None, "recurrence": None, "completed_at": None, "position": 0,
+        "tags": [], "due_at": None, "recurrence": None, "completed_at": None, "position": 0, "list_id": None,
+        "parent_id": None, "list": None,
         "created_at": "2026-11-01T08:00:00.123456Z", "updated_at": "2026-11-02T08:00:00Z",
     }  # fmt: skip
     return row | fields
@@ -59,8 +60,9 @@ ROWS = [
     ),
     make_row(id=15, title="true", description="None", tags=["a", "b", "c", "d"], due_at="2027-01-31T23:59:59Z"),
     make_row(id=16, title='"', description=",", recurrence="FREQ=DAILY;UNTIL=20261231T000000Z"),
+    make_row(id=17, title="a step", description="x", parent_id=12, list_id=4, list='Work; "a", b\\ ✓'),
 ]
-ROW_IDS = ["awkward", "unicode-long", "spaces-formula", "lookalike-values", "lone-quote"]
+ROW_IDS = ["awkward", "unicode-long", "spaces-formula", "lookalike-values", "lone-quote", "subtask-in-a-list"]
 
 
 def joined(chunks) -> str:
@@ -68,8 +70,8 @@ def joined(chunks) -> str:
 
 
 def csv_expected(row: dict) -> dict:
-    """What parse_csv gives back for a rendered row: CSV columns only, id as text."""
-    return {column: str(row[column]) if column == "id" else row[column] for column in CSV_COLUMNS}
+    """What parse_csv gives back for a rendered row: CSV columns only."""
+    return {column: row[column] for column in CSV_COLUMNS}
 
 
 @pytest.mark.parametrize("row", ROWS, ids=ROW_IDS)
@@ -173,6 +175,10 @@ def test_ics_todo_fields(row):
     assert completed_at == (utc(row["completed_at"]) if row["completed_at"] else None)
     assert (todo["RRULE"].to_ical().decode() if "RRULE" in todo else None) == row["recurrence"]
     assert (todo["CATEGORIES"].cats if "CATEGORIES" in todo else []) == row["tags"]
+    assert (str(todo["X-TODO-LIST"]) if "X-TODO-LIST" in todo else None) == row["list"]
+    related = todo.get("RELATED-TO")
+    parent = (str(related), related.params["RELTYPE"]) if related is not None else None
+    assert parent == ((f"task-{row['parent_id']}@todo-backend", "PARENT") if row["parent_id"] else None)
     assert todo["CREATED"].dt == utc(row["created_at"]).replace(microsecond=0)
     assert todo["LAST-MODIFIED"].dt == todo["DTSTAMP"].dt == utc(row["updated_at"])
 
@@ -217,10 +223,19 @@ def test_parse_csv_types_and_omissions():
         {"title": "a", "completed": True, "position": 7, "tags": ["x", "y"], "description": None, "due_at": None},
         {
             "title": "b", "completed": False, "position": -1, "tags": [], "description": None,
-            "due_at": "2026-01-01T00:00:00Z", "id": "5", "priority": "low", "created_at": "2026-01-01T00:00:00Z",
+            "due_at": "2026-01-01T00:00:00Z", "id": 5, "priority": "low", "created_at": "2026-01-01T00:00:00Z",
         },
         {"title": "c", "tags": [], "description": None, "due_at": None},
     ]  # fmt: skip
+
+
+def test_parse_csv_reads_the_list_by_name_and_the_parent_by_the_files_id():
+    data = "id,title,parent_id,list\r\n1,top,,'=Work\r\n2,sub,1,\r\n"
+
+    assert parse_csv(data.encode()) == [
+        {"id": 1, "title": "top", "parent_id": None, "list": "=Work"},
+        {"id": 2, "title": "sub", "parent_id": 1, "list": None},
+    ]
 
 
 @pytest.mark.parametrize(
@@ -234,12 +249,14 @@ def test_parse_csv_types_and_omissions():
         (b"title,position\r\na,1.5\r\n", "Row 1 (line 2): position must be a whole number"),
         (b"title,position\r\na,\xd9\xa3\r\n", "Row 1 (line 2): position"),
         (b"title,position\r\na,1,2\r\n", "Row 1 (line 2): expected 2 fields, found 3"),
+        (b"title,id\r\na,x1\r\n", "Row 1 (line 2): id must be a whole number, not 'x1'"),
+        (b"title,parent_id\r\na,one\r\n", "Row 1 (line 2): parent_id must be a whole number, not 'one'"),
         (b'title\r\na\r\n"b"c\r\n', "Row 2"),
         (b"title\r\n\xff\xfe\r\n", "not valid UTF-8"),
     ],
     ids=[
         "empty-file", "no-title", "unknown-columns", "duplicate-column", "bad-boolean", "bad-position",
-        "non-ascii-digit", "extra-field", "malformed-quotes", "not-utf8",
+        "non-ascii-digit", "extra-field", "bad-id", "bad-parent-id", "malformed-quotes", "not-utf8",
     ],
 )  # fmt: skip
 def test_parse_csv_errors(data, message):
@@ -304,16 +321,16 @@ FORMULAS = ['=HYPERLINK("http://x")', "+1+1", "-2+3", "@SUM(A1)", "\tcmd", "\rcm
 
 @pytest.mark.parametrize("text", FORMULAS, ids=repr)
 def test_a_cell_a_spreadsheet_would_run_is_guarded_and_comes_back(text):
-    row = make_row(title=text, description=text, tags=[text.strip("'\t\r") or "x"], position=-3)
+    row = make_row(title=text, description=text, tags=[text.strip("'\t\r") or "x"], position=-3, list=text)
 
     safe = joined(render_csv([row]))
     raw = joined(render_csv([row], raw=True))
 
     guarded, verbatim = (dict(zip(CSV_COLUMNS, list(csv.reader(io.StringIO(t, newline="")))[1], strict=True))
                          for t in (safe, raw))  # fmt: skip
-    assert guarded["title"] == guarded["description"] == "'" + text
+    assert guarded["title"] == guarded["description"] == guarded["list"] == "'" + text
     assert guarded["position"] == "-3"  # a number is no formula
-    assert verbatim["title"] == verbatim["description"] == text
+    assert verbatim["title"] == verbatim["description"] == verbatim["list"] == text
     assert parse_csv(safe.encode()) == [csv_expected(row)]
     assert parse_csv(raw.encode(), raw=True) == [csv_expected(row)]
 

@@ -65,13 +65,13 @@ def test_an_import_over_the_row_cap_is_a_400_naming_it_and_writes_nothing(api_a,
 
 
 def test_an_import_in_several_batches_is_all_or_nothing_and_numbers_errors_by_the_whole_file(monkeypatch):
-    monkeypatch.setattr("tasks.services.bulk.IMPORT_BATCH", 2)
-    items = [{"title": "ok"}] * 5 + [{"title": "ok", "list_id": 999_999}]
+    monkeypatch.setattr("tasks.services.importing.IMPORT_BATCH", 2)
+    items = [{"title": "ok"}] * 5 + [{"title": "ok", "recurrence": "FREQ=DAILY"}]
 
     with pytest.raises(BulkInvalid) as refused:
         services.task_import(user_id=USER_A, items=items)
 
-    assert refused.value.errors == {5: {"list_id": ["No such list."]}}
+    assert refused.value.errors == {5: {"recurrence": ["A repeating task needs a due_at to repeat from."]}}
     assert not Task.objects.exists()
 
 
