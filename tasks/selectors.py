@@ -240,6 +240,17 @@ def task_subtree(*, user_id: str, task_id: int) -> list[Task]:
     return found
 
 
+def task_subtree_size(*, user_id: str, task_id: int) -> tuple[int, int]:
+    """How many live tasks the task's subtree holds (the task too), and how many of its subtasks are
+    open: one query, (0, 0) when the task is not live."""
+    if not -(2**63) <= task_id < 2**63:  # no such id (and raw `IN` values would overflow)
+        return 0, 0
+    counts = Task.objects.filter(subtree([task_id]), user_id=user_id, deleted_at=None).aggregate(
+        live=Count("id"), open=Count("id", filter=Q(completed=False) & ~Q(pk=task_id))
+    )
+    return counts["live"], counts["open"]
+
+
 def task_exists(*, user_id: str, task_id: int, deleted: bool = False) -> bool:
     return Task.objects.filter(pk=task_id, user_id=user_id, deleted_at__isnull=not deleted).exists()
 
@@ -297,6 +308,15 @@ def list_get(*, user_id: str, list_id: int) -> TaskList:
     if task_list is None:
         raise ListNotFound(list_id)
     return _counted([task_list], user_id=user_id, tasks=list_condition(task_list.id, inbox=task_list.inbox))[0]
+
+
+def list_named(*, user_id: str, name: str) -> TaskList:
+    """The user's live list of this name, matched as the services match a taken name (case-insensitively)."""
+    found = TaskList.objects.filter(user_id=user_id, deleted_at=None, name__iexact=name.strip())
+    task_list = None if "\x00" in name else found.first()  # no name has one, and PostgreSQL refuses it in a query
+    if task_list is None:
+        raise ListNotFound(name)
+    return task_list
 
 
 def list_condition(list_id: int, *, inbox: bool) -> Q:
