@@ -1,4 +1,4 @@
-"""The MCP server: the chat assistant's five task tools for MCP clients, thin adapters over tasks.operations.
+"""The MCP server: the chat assistant's task and list tools for MCP clients, thin adapters over tasks.operations.
 
 The user is never a tool argument. Over HTTP it is the Bearer token's: the view puts it in the ASGI
 scope's state, and the SDK hands each tool that request. Over stdio it is the user the command was
@@ -21,15 +21,16 @@ from mcp.types import CallToolResult, TextContent, ToolAnnotations
 from pydantic import Field
 
 from tasks import operations
-from tasks.operations import Priority
+from tasks.operations import ListRef, Priority
 from tasks.selectors import order_keys
 
 NAME = "todo-backend"
 USER_ID = "user_id"  # the key of the caller in the ASGI scope's state (HTTP) or the lifespan state (stdio)
 CLEARS = {"", "none", "null"}
 INSTRUCTIONS = (
-    "The user's todo list: add, list (with filters), complete, update and delete tasks. Task ids come from "
-    "list_tasks. Dates are ISO 8601 with a time zone offset, e.g. 2026-12-01T09:00:00+01:00."
+    "The user's todo list: add, list (with filters), complete, update and delete tasks; their lists (list_lists, "
+    "create_list, rename_list) and subtasks (a task's parent). Task ids come from list_tasks, list ids from "
+    "list_lists. Dates are ISO 8601 with a time zone offset, e.g. 2026-12-01T09:00:00+01:00."
 )
 
 ISO = "ISO 8601 with an offset, e.g. 2026-12-01T09:00:00+01:00 or 2026-12-01T08:00:00Z"
@@ -42,6 +43,11 @@ Due = Annotated[str | None, Field(description=f"When it is due: {ISO}.")]
 Recurrence = Annotated[
     str | None,
     Field(description='How it repeats from its due date, as an RRULE, e.g. "FREQ=WEEKLY;BYDAY=MO,WE" (needs a due).'),
+]
+LIST = 'its name (case-insensitive, e.g. "Groceries"; "Inbox" is the Inbox) or its id, as list_lists shows'
+ListArg = Annotated[ListRef | None, Field(description=f"The list to add it to: {LIST}. The Inbox when left out.")]
+Parent = Annotated[
+    int | None, Field(description="Make it a subtask of this task (its id); it goes to that task's list.")
 ]
 Status = Annotated[
     Literal["all", "pending", "completed"],
@@ -106,13 +112,15 @@ async def add_task(
     tags: Tags = None,
     due: Due = None,
     recurrence: Recurrence = None,
+    list: ListArg = None,
+    parent: Parent = None,
 ) -> CallToolResult:
-    """Add a new task to the user's list."""
+    """Add a new task: to the user's Inbox, to one of their lists, or as a subtask of a task."""
 
     def create(user_id: str) -> dict[str, Any]:
         return operations.task_add(
             user_id=user_id, title=title, description=description, priority=priority, tags=tags or (),
-            due_at=_moment("due", due) if due else None, recurrence=recurrence or None,
+            due_at=_moment("due", due) if due else None, recurrence=recurrence or None, task_list=list, parent=parent,
         )  # fmt: skip
 
     return await _run(ctx, create)
@@ -136,10 +144,14 @@ async def list_tasks(
             "position. Default: newest first, or soonest due first when filtering by due date."
         ),
     ] = None,
+    list: Annotated[ListRef | None, Field(description=f"Only the tasks of this list: {LIST}.")] = None,
+    parent: Annotated[
+        int | None, Field(description="Only the subtasks of this task (its id); 0: the tasks that are no subtask.")
+    ] = None,
 ) -> CallToolResult:
     """List the user's tasks (at most 100). Filters combine: every one given must hold."""
 
-    def query(user_id: str) -> list[dict[str, Any]]:
+    def query(user_id: str) -> operations.Result:
         try:
             keys = order_keys(ordering or "")
         except ValueError as exc:
@@ -148,14 +160,15 @@ async def list_tasks(
             user_id=user_id, status=status, priorities=operations.names(priority), tags=operations.names(tag),
             due_before=(due_before and _moment("due_before", due_before)) or None,
             due_after=(due_after and _moment("due_after", due_after)) or None,
-            overdue=overdue, search=search, ordering=keys,
+            overdue=overdue, search=search, ordering=keys, task_list=list, subtasks_of=parent,
         )  # fmt: skip
 
     return await _run(ctx, query)
 
 
 async def complete_task(ctx: Context, task_id: TaskId) -> CallToolResult:
-    """Mark one of the user's tasks as completed. A repeating task moves on to its next occurrence (next_due_at)."""
+    """Mark one of the user's tasks as completed, with its open subtasks. A repeating task moves on to its next
+    occurrence (next_due_at)."""
 
     def complete(user_id: str) -> dict[str, Any]:
         return operations.task_complete(user_id=user_id, task_id=task_id)
@@ -164,7 +177,7 @@ async def complete_task(ctx: Context, task_id: TaskId) -> CallToolResult:
 
 
 async def delete_task(ctx: Context, task_id: TaskId) -> CallToolResult:
-    """Delete one of the user's tasks (the app keeps it in its trash for a while)."""
+    """Delete one of the user's tasks, with its subtasks (the app keeps them in its trash for a while)."""
     return await _run(ctx, lambda user_id: operations.task_remove(user_id=user_id, task_id=task_id))
 
 
@@ -181,8 +194,15 @@ async def update_task(
     recurrence: Annotated[
         str | None, Field(description='The new repetition as an RRULE, e.g. "FREQ=MONTHLY"; or "none" to stop it.')
     ] = None,
+    list: Annotated[ListRef | None, Field(description=f"Move it, with its subtasks, to this list: {LIST}.")] = None,
+    parent: Annotated[
+        int | None,
+        Field(
+            description="Make it a subtask of this task (its id; it moves to that task's list); 0: a top-level task."
+        ),
+    ] = None,
 ) -> CallToolResult:
-    """Change some fields of one of the user's tasks; leave the others out (null)."""
+    """Change some fields of one of the user's tasks, or move it; leave the others out (null)."""
 
     def update(user_id: str) -> dict[str, Any]:
         changes: dict[str, Any] = {"title": title, "description": description, "priority": priority, "tags": tags}
@@ -191,9 +211,34 @@ async def update_task(
             changes["due_at"] = None if due.strip().lower() in CLEARS else _moment("due", due)
         if recurrence is not None:
             changes["recurrence"] = None if recurrence.strip().lower() in CLEARS else recurrence
-        return operations.task_change(user_id=user_id, task_id=task_id, changes=changes)
+        return operations.task_change(user_id=user_id, task_id=task_id, changes=changes, task_list=list, parent=parent)
 
     return await _run(ctx, update)
+
+
+async def create_list(
+    ctx: Context,
+    name: Annotated[
+        str, Field(description='The name, 1 to 100 characters, e.g. "Groceries" (unique, case-insensitively).')
+    ],
+    color: Annotated[str | None, Field(description='Its colour as #rrggbb, e.g. "#22aa55".')] = None,
+) -> CallToolResult:
+    """Create a list (a project) of tasks for the user."""
+    return await _run(ctx, lambda user_id: operations.list_add(user_id=user_id, name=name, color=color))
+
+
+async def rename_list(
+    ctx: Context,
+    list: Annotated[ListRef, Field(description=f"The list: {LIST}.")],
+    name: Annotated[str, Field(description="Its new name, 1 to 100 characters.")],
+) -> CallToolResult:
+    """Rename one of the user's lists (the Inbox keeps its name)."""
+    return await _run(ctx, lambda user_id: operations.list_rename(user_id=user_id, task_list=list, name=name))
+
+
+async def list_lists(ctx: Context) -> CallToolResult:
+    """The user's lists, the Inbox first: each with its id, name and open_count (its pending tasks)."""
+    return await _run(ctx, lambda user_id: operations.list_overview(user_id=user_id))
 
 
 TOOLS: list[tuple[Callable[..., Any], ToolAnnotations]] = [
@@ -202,11 +247,17 @@ TOOLS: list[tuple[Callable[..., Any], ToolAnnotations]] = [
     (complete_task, ToolAnnotations(read_only_hint=False, destructive_hint=False, open_world_hint=False)),
     (delete_task, ToolAnnotations(read_only_hint=False, destructive_hint=True, open_world_hint=False)),
     (update_task, ToolAnnotations(read_only_hint=False, destructive_hint=True, open_world_hint=False)),
+    (create_list, ToolAnnotations(read_only_hint=False, destructive_hint=False, open_world_hint=False)),
+    (
+        rename_list,
+        ToolAnnotations(read_only_hint=False, destructive_hint=True, idempotent_hint=True, open_world_hint=False),
+    ),
+    (list_lists, ToolAnnotations(read_only_hint=True, open_world_hint=False)),
 ]
 
 
 def build_server(user_id: str | None = None) -> MCPServer:
-    """The server with the five tools; `user_id` is the stdio caller (over HTTP each request names its own)."""
+    """The server with the tools; `user_id` is the stdio caller (over HTTP each request names its own)."""
 
     @asynccontextmanager
     async def lifespan(server: MCPServer) -> AsyncIterator[dict[str, Any]]:

@@ -5,7 +5,8 @@ A front only turns what it was given (English, ISO text, comma-separated names) 
 the rules themselves live in tasks.services and tasks.selectors, which the REST API calls too."""
 
 import json
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from datetime import datetime
 from typing import Any, Literal
 from zoneinfo import ZoneInfo
@@ -15,10 +16,11 @@ from django.db.models import QuerySet
 from typing_extensions import Unpack
 
 from tasks import selectors, services
-from tasks.exceptions import QuotaExceeded, TaskNotFound
-from tasks.models import PRIORITIES, Task
-from tasks.results import task_item, task_summary
+from tasks.exceptions import ListNotFound, QuotaExceeded, TaskNotFound
+from tasks.models import PRIORITIES, Task, TaskList
+from tasks.results import list_item, list_summary, task_item, task_summary
 from tasks.selectors import STATUS_COMPLETED, OrderKey, TaskConditions
+from tasks.services import lists
 
 UTC = ZoneInfo("UTC")
 LIST_LIMIT = 100
@@ -29,6 +31,9 @@ FAILED = {"not_found", "invalid"}
 Priority = Literal["none", "low", "medium", "high"]
 Status = Literal["all", "pending", "completed"]
 Result = dict[str, Any] | list[dict[str, Any]]
+ListRef = int | str  # a list's id, or its name (case-insensitive); "Inbox" is the Inbox
+TOP_LEVEL = 0  # as a parent: none (a top-level task)
+ARGUMENTS = {"list_id": "list", "parent_id": "parent"}  # the services' names of fields, as the tools call them
 
 
 class NothingToChange(Exception):
@@ -47,6 +52,8 @@ def answer(work: Callable[[], Result]) -> Result:
         return work()
     except TaskNotFound as exc:
         return {"task_id": exc.task_id, "status": "not_found", "error": str(exc)}
+    except ListNotFound as exc:
+        return {"list": exc.list_id, "status": "not_found", "error": str(exc)}
     except QuotaExceeded as exc:
         return {"status": "invalid", "errors": {"detail": [str(exc)]}}
     except NothingToChange as exc:
@@ -75,12 +82,17 @@ def task_add(
     due_at: datetime | None = None,
     recurrence: str | None = None,
     zone: ZoneInfo = UTC,
+    task_list: ListRef | None = None,
+    parent: int | None = None,
 ) -> dict[str, Any]:
-    task = services.task_create(
-        user_id=user_id, title=title, description=description, priority=priority or "none", tags=tags,
-        due_at=due_at, recurrence=recurrence, zone=zone,
-    )  # fmt: skip
-    return task_summary(task, "created", zone)
+    """Add a task: to `task_list` (the Inbox when None), as a subtask of `parent` (in that task's list)."""
+    found = list_found(user_id=user_id, ref=task_list) if task_list is not None else None
+    with _as_arguments():
+        task = services.task_create(
+            user_id=user_id, title=title, description=description, priority=priority or "none", tags=tags,
+            due_at=due_at, recurrence=recurrence, zone=zone, list_id=_stored(found), parent_id=parent or None,
+        )  # fmt: skip
+    return _placed(task_summary(task, "created", zone), task, found)
 
 
 def task_find(
@@ -90,10 +102,14 @@ def task_find(
     ordering: Sequence[OrderKey] = (),
     zone: ZoneInfo = UTC,
     limit: int = LIST_LIMIT,
+    task_list: ListRef | None = None,
+    subtasks_of: int | None = None,
     **conditions: Unpack[TaskConditions],
 ) -> list[dict[str, Any]]:
     """The user's live tasks meeting every condition given: newest first, or soonest due first when
-    filtering by due date (unless `ordering` says otherwise); at most `limit`."""
+    filtering by due date (unless `ordering` says otherwise); at most `limit`. `task_list`: the tasks of
+    that list; `subtasks_of`: the subtasks of that task (TOP_LEVEL: the tasks that are no subtask)."""
+    conditions |= _placement(user_id=user_id, task_list=task_list, subtasks_of=subtasks_of)
     tasks = _matching(user_id=user_id, status=status, ordering=ordering, **conditions)
     return [task_item(task, zone) for task in tasks[:limit]]
 
@@ -105,10 +121,13 @@ def task_page(
     status: Status = "all",
     zone: ZoneInfo = UTC,
     limit: int = LIST_LIMIT,
+    task_list: ListRef | None = None,
+    subtasks_of: int | None = None,
     **conditions: Unpack[TaskConditions],
 ) -> Result:
     """As task_find, within `chars` characters of JSON: the list when it is whole and fits, else the
     first tasks that fit with how many there are: {"tasks", "shown", "total", "more"}."""
+    conditions |= _placement(user_id=user_id, task_list=task_list, subtasks_of=subtasks_of)
     tasks = _matching(user_id=user_id, status=status, **conditions)
     items, size = [], 2  # the brackets
     for task in tasks[:limit]:
@@ -127,6 +146,19 @@ def task_page(
         "more": f"Only the first {len(items)} of {total} tasks are shown. Narrow the filters (status, priority, "
         "tag, due dates, search) to see others.",
     }
+
+
+def _placement(*, user_id: str, task_list: ListRef | None, subtasks_of: int | None) -> TaskConditions:
+    """The conditions on a task's list and parent; a list or task that is not the user's is not found."""
+    conditions: TaskConditions = {}
+    if task_list is not None:
+        found = list_found(user_id=user_id, ref=task_list)
+        conditions |= {"in_list": "inbox" if found.inbox else found.id, "owner": user_id}
+    if subtasks_of is not None:
+        if subtasks_of != TOP_LEVEL and not selectors.task_exists(user_id=user_id, task_id=subtasks_of):
+            raise TaskNotFound(subtasks_of)
+        conditions["parent"] = "none" if subtasks_of == TOP_LEVEL else subtasks_of
+    return conditions
 
 
 def _matching(
@@ -171,9 +203,104 @@ def task_change(
     changes: dict[str, Any],
     zone: ZoneInfo = UTC,
     undated_start: datetime | None = None,
+    task_list: ListRef | None = None,
+    parent: int | None = None,
 ) -> dict[str, Any]:
-    """Change the fields in `changes` (at least one; a due_at or recurrence of None removes it)."""
+    """Change the fields in `changes` (at least one; a due_at or recurrence of None removes it). `task_list`
+    moves the task, its subtasks with it, to that list (out from under its parent, unless that moves
+    too); `parent` puts it under that task, in that task's list (TOP_LEVEL: out from under its parent)."""
+    found = list_found(user_id=user_id, ref=task_list) if task_list is not None else None
+    if found is not None:
+        changes = {**changes, "list_id": _stored(found)}
+    if parent is not None:
+        changes = {**changes, "parent_id": parent or None}
     if not changes:
         raise NothingToChange(task_id)
-    task = services.task_update(user_id=user_id, task_id=task_id, zone=zone, undated_start=undated_start, **changes)
-    return task_summary(task, "updated", zone)
+    with _as_arguments():
+        task = services.task_update(user_id=user_id, task_id=task_id, zone=zone, undated_start=undated_start, **changes)
+    return _placed(task_summary(task, "updated", zone), task, found)
+
+
+def task_reach(*, user_id: str, task_id: int, completing: bool) -> int:
+    """How many tasks completing the task changes (it and its open subtasks), or deleting it (it and its
+    subtasks); 1 for a task that is not the user's (the call will say it is not found)."""
+    live, open_below = selectors.task_subtree_size(user_id=user_id, task_id=task_id)
+    return 1 + open_below if completing else max(live, 1)
+
+
+# Lists ------------------------------------------------------------------------------------------
+
+
+def list_found(*, user_id: str, ref: ListRef) -> TaskList:
+    """The live list `ref` names: by its name (case-insensitively), else by its id (a name of digits is
+    tried as a name first). "Inbox" is the Inbox, made on first need. Another user's list, one in the
+    trash and none at all are alike ListNotFound."""
+    if isinstance(ref, str):
+        try:
+            return selectors.list_named(user_id=user_id, name=ref)
+        except ListNotFound:
+            said = ref.strip()
+            if said.casefold() == lists.INBOX_NAME.casefold():
+                return lists.inbox(user_id=user_id)
+            if not (said.isascii() and said.isdigit()):
+                raise
+            ref = int(said)
+    return selectors.list_get(user_id=user_id, list_id=ref)
+
+
+def list_add(*, user_id: str, name: str, color: str | None = None) -> dict[str, Any]:
+    return list_summary(lists.list_create(user_id=user_id, name=name, color=color), "created")
+
+
+def list_rename(*, user_id: str, task_list: ListRef, name: str) -> dict[str, Any]:
+    found = list_found(user_id=user_id, ref=task_list)
+    return list_summary(lists.list_update(user_id=user_id, list_id=found.id, name=name), "renamed")
+
+
+def list_overview(*, user_id: str, chars: int | None = None) -> Result:
+    """The user's lists in their order (the Inbox first, made on first need), each with its open tasks'
+    count; within `chars` characters of JSON, as task_page: {"lists", "shown", "total", "more"}."""
+    found = selectors.list_all(user_id=user_id)
+    if not any(task_list.inbox for task_list in found):
+        lists.inbox(user_id=user_id)
+        found = selectors.list_all(user_id=user_id)
+    items = [list_item(task_list) for task_list in found]
+    shown, size = [], 2
+    for item in items:
+        size += len(json.dumps(item, ensure_ascii=False)) + 2
+        if chars is not None and size > chars - PAGE_FRAME:
+            break
+        shown.append(item)
+    if len(shown) == len(items):
+        return items
+    return {
+        "lists": shown,
+        "shown": len(shown),
+        "total": len(items),
+        "more": f"Only the first {len(shown)} of {len(items)} lists are shown. Name a list to see its tasks.",
+    }
+
+
+def _stored(found: TaskList | None) -> int | None:
+    """A list as a task stores it: None for the Inbox."""
+    return None if found is None or found.inbox else found.id
+
+
+def _placed(summary: dict[str, Any], task: Task, found: TaskList | None) -> dict[str, Any]:
+    """The summary, with the name of the list the call named when the task is in it."""
+    if found is not None and _stored(found) == task.list_id:
+        summary["list"] = found.name
+    return summary
+
+
+@contextmanager
+def _as_arguments() -> Iterator[None]:
+    """The services' errors on list_id and parent_id, under the names the tools give them (list, parent)."""
+    try:
+        yield
+    except ValidationError as exc:
+        if not hasattr(exc, "error_dict"):
+            raise
+        raise ValidationError(
+            {ARGUMENTS.get(name, name): errors for name, errors in exc.message_dict.items()}
+        ) from None

@@ -1,4 +1,4 @@
-"""The small results the assistant's tools and the MCP tools answer about a task (one shape for both)."""
+"""The small results the assistant's tools and the MCP tools answer about a task or a list (one shape for both)."""
 
 from datetime import datetime, tzinfo
 from typing import Any
@@ -27,7 +27,7 @@ def task_summary(task: Any, status: str, zone: tzinfo = UTC) -> dict[str, Any]:
     if task.recurrence:
         summary["recurrence"] = task.recurrence
         summary["repeats"] = rrule.describe(task.recurrence)
-    return summary
+    return summary | _placement(task)
 
 
 def task_item(task: Any, zone: tzinfo = UTC) -> dict[str, Any]:
@@ -42,4 +42,24 @@ def task_item(task: Any, zone: tzinfo = UTC) -> dict[str, Any]:
     }
     if task.recurrence:
         item["repeats"] = rrule.describe(task.recurrence)
+    return item | _placement(task)
+
+
+def _placement(task: Any) -> dict[str, int]:
+    """Where a task is, when it is not a top-level task of the Inbox: its list's id, its parent's."""
+    return {name: getattr(task, name) for name in ("list_id", "parent_id") if getattr(task, name) is not None}
+
+
+def list_summary(task_list: Any, status: str) -> dict[str, Any]:
+    """What create_list and rename_list answer: {"list_id", "status", "name"}."""
+    return {"list_id": task_list.id, "status": status, "name": task_list.name}
+
+
+def list_item(task_list: Any) -> dict[str, Any]:
+    """One list in a list_lists answer: its id, name and open tasks' count (the Inbox and archived ones say so)."""
+    item = {"id": task_list.id, "name": task_list.name, "open_count": task_list.open_count}
+    if task_list.inbox:
+        item["inbox"] = True
+    if task_list.archived:
+        item["archived"] = True
     return item

@@ -196,8 +196,14 @@ def task_ordered(tasks: QuerySet[Task], keys: Sequence[OrderKey]) -> QuerySet[Ta
     return tasks.order_by(*(key.expression() for key in keys))
 
 
+def storable_id(task_id: int) -> bool:
+    """Whether an id fits the id column: any other is no such task (the ORM's lookups say so too; raw SQL
+    and SQLite's `IN` lists would overflow instead)."""
+    return -(2**63) <= task_id < 2**63
+
+
 def task_get(*, user_id: str, task_id: int) -> Task:
-    if not -(2**63) <= task_id < 2**63:  # no such id (the ORM's lookups say so too; raw SQL would overflow)
+    if not storable_id(task_id):
         raise TaskNotFound(task_id)
     task = speedups.task_get(user_id=user_id, task_id=task_id)
     if task is None:
@@ -229,6 +235,8 @@ def _levels(task_ids: Iterable[int], count: int) -> "QuerySet[Any]":
 def task_subtree(*, user_id: str, task_id: int) -> list[Task]:
     """The live task and its live subtasks at every level, with their tag names, siblings by position:
     one query (the depth is bounded, see services.subtasks). TaskNotFound when the task is not live."""
+    if not storable_id(task_id):
+        raise TaskNotFound(task_id)
     tasks = (
         Task.objects.filter(subtree([task_id]), user_id=user_id, deleted_at=None)
         .annotate(tag_names=speedups.tag_names())
@@ -245,6 +253,17 @@ def task_orphans(tasks: QuerySet[Task]) -> set[int]:
     chosen = tasks.order_by()
     orphans = chosen.filter(parent__isnull=False).exclude(parent_id__in=chosen.values("id"))
     return set(orphans.values_list("id", flat=True))
+
+
+def task_subtree_size(*, user_id: str, task_id: int) -> tuple[int, int]:
+    """How many live tasks the task's subtree holds (the task too), and how many of its subtasks are
+    open: one query, (0, 0) when the task is not live."""
+    if not storable_id(task_id):
+        return 0, 0
+    counts = Task.objects.filter(subtree([task_id]), user_id=user_id, deleted_at=None).aggregate(
+        live=Count("id"), open=Count("id", filter=Q(completed=False) & ~Q(pk=task_id))
+    )
+    return counts["live"], counts["open"]
 
 
 def task_exists(*, user_id: str, task_id: int, deleted: bool = False) -> bool:
@@ -310,6 +329,15 @@ def list_get(*, user_id: str, list_id: int) -> TaskList:
     if task_list is None:
         raise ListNotFound(list_id)
     return _counted([task_list], user_id=user_id, tasks=list_condition(task_list.id, inbox=task_list.inbox))[0]
+
+
+def list_named(*, user_id: str, name: str) -> TaskList:
+    """The user's live list of this name, matched as the services match a taken name (case-insensitively)."""
+    found = TaskList.objects.filter(user_id=user_id, deleted_at=None, name__iexact=name.strip())
+    task_list = None if "\x00" in name else found.first()  # no name has one, and PostgreSQL refuses it in a query
+    if task_list is None:
+        raise ListNotFound(name)
+    return task_list
 
 
 def list_condition(list_id: int, *, inbox: bool) -> Q:

@@ -13,13 +13,13 @@ import pytest
 from django.conf import settings
 
 from chat import phrases
-from chat.offline import intents, next_step
+from chat.offline import intents, next_step, plans
 from chat.offline import model as offline_model
 from chat.offline.intents import understand
 from tasks import exporting, recurrence, selectors
 from todo_project import middleware
 
-MODULES = [intents, phrases, offline_model, recurrence, selectors, exporting, middleware]
+MODULES = [intents, plans, phrases, offline_model, recurrence, selectors, exporting, middleware]
 LENGTH = 4000  # CHAT_MAX_MESSAGE_CHARS' default; the longest text any of these patterns is given
 UNITS = [
     " ", ",", " ,", ", ", ";", "1", "12", "11 ", "2026-", "1:", "00:00 ", "5pm ", '"', "'", "' ", "\u201c", "-", "--",
@@ -28,10 +28,14 @@ UNITS = [
     "monday ", "monday,", "monday, ", "mondays, ", "mon, ", "monday and ", "every monday and ", "weekdays ",
     "daily on the ", "1st ", "jan 1 ", "tomorrow ", "high ", "high, ", "high or ", "high and ", "priority ",
     "high priority ", "priority: high ", "tagged a,", "tags a or ", "with ", "and ", "or ", "task ", "task 1 ",
-    "delete the ", "mark ", "rename task 1 to ", "to ", "done ", "s",
+    "delete the ", "mark ", "rename task 1 to ", "to ", "done ", "s", "to my ", "to the ", "my a list ", "list ",
+    "x list ", "under ", "subtask ", "to task 1 ", "the x task ", "on the ", "rename list a to ",
 ]  # fmt: skip
 TAILS = ["", "x", "!"]
-COMMANDS = ["", "add x", "add ", "show ", "what ", "delete ", "mark ", "remind me to ", "move task 3 to "]
+COMMANDS = [
+    "", "add x", "add ", "show ", "what ", "delete ", "mark ", "remind me to ", "move task 3 to ", "add a subtask ",
+    "what's left on ", "show my ", "create a list called ", "rename list ", "make task 1 a subtask of ",
+]  # fmt: skip
 
 
 def _patterns(value: object) -> Iterator[re.Pattern[str]]:
@@ -85,6 +89,7 @@ def over_budget(budget: float, work: Callable[[], object]) -> float | None:
 def test_the_patterns_are_found():
     assert settings.CHAT_MAX_MESSAGE_CHARS <= LENGTH
     assert {"intents.TASK_SUFFIXES[2]", "intents.PRIORITY_FILTER[0]", "phrases._RECURRENCE[0]"} <= set(PATTERNS)
+    assert {"intents.ADD[0]", "intents.STRUCTURE_RULES[0]", "intents.STRUCTURE_RULES[15]"} <= set(PATTERNS)
     assert len(PATTERNS) > 30
 
 

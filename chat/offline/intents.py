@@ -2,10 +2,22 @@
 
 import re
 from collections.abc import Callable
-from dataclasses import dataclass
 from typing import Any
 
-from chat.offline.replies import reply
+from chat.offline.plans import (
+    QUOTES,
+    Call,
+    Intent,
+    acting,
+    asking,
+    by_name,
+    clean_title,
+    direct,
+    listing,
+    subtask_of,
+    subtasks,
+    subtasks_named,
+)
 from chat.phrases import PERIOD_SAID, RECURRENCE_SAID, WEEKDAY, WHEN_SAID
 
 HELP = (
@@ -18,12 +30,14 @@ HELP = (
     "• “delete task 3” or “delete the meeting task”\n"
     "• “rename task 3 to Call mom tonight”\n"
     "• “update task 3 description to bring the receipts”\n"
-    "• “set task 3 priority to high” or “move task 3 to friday”"
+    "• “set task 3 priority to high” or “move task 3 to friday”\n"
+    "• “create a list called Home”, “show my lists”, “show my Work list”, “add milk to my Groceries list”, "
+    "“move task 3 to Work”\n"
+    "• “add a subtask 'book flights' to task 3”, “what's left on the trip task?”"
 )
 
 DONE_WORDS = r"(?:done|complete|completed|finished)"
 TASK_ID = r"(?:task\s+)?(?:number\s+|no\.?\s*)?#?(?P<id>\d+)"
-QUOTES = "\"'`\u201c\u201d\u2018\u2019"  # straight and curly quotes
 
 LEVEL = r"(?:high|medium|low)"
 # What may follow a title in "add …": tried from the end, each at most once ("every monday" before "monday").
@@ -45,96 +59,17 @@ TASK_SUFFIXES = {
 HASHTAG = re.compile(r"(?:^|\s)#(?P<tag>[^\W\d_][\w-]*)")
 
 
-@dataclass(frozen=True)
-class Call:
-    """A tool call to make: its name and arguments."""
-
-    name: str
-    arguments: dict[str, Any]
-
-
-@dataclass(frozen=True)
-class Intent:
-    """What the user asked for; `plan` turns the tool results so far into the next step."""
-
-    plan: Callable[[list[tuple[Call, Any]]], Call | str]
-
-
-def _reply(call: Call, result: Any) -> str:
-    return reply(call.arguments, result)
-
-
-def _clean_title(text: str) -> str:
-    text = text.strip().strip(QUOTES).strip().rstrip(".!?").strip().strip(QUOTES).strip()
-    return text[:1].upper() + text[1:]
-
-
-def _direct(call: Call) -> Intent:
-    """One tool call, then a sentence about its result."""
-    return Intent(lambda done: _reply(*done[-1]) if done else call)
-
-
-def _by_name(action: str, name: str) -> Intent:
-    """List the tasks, find the one whose title matches `name`, then act on it (or ask)."""
-
-    def plan(done: list[tuple[Call, Any]]) -> Call | str:
-        if not done:
-            return Call("list_tasks", {"status": "pending" if action == "complete_task" else "all"})
-        if len(done) > 1:
-            return _reply(*done[-1])
-        matches = _matching(done[0][1], name)
-        if len(matches) == 1:
-            return Call(action, {"task_id": matches[0]["id"]})
-        verb = "complete" if action == "complete_task" else "delete"
-        if not matches:
-            return f"I couldn't find a task matching “{name}”, so I didn't {verb} anything."
-        options = ", ".join(f"task {task['id']} “{task['title']}”" for task in matches[:5])
-        if len(matches) > 5:
-            options += f" and {len(matches) - 5} more"
-        example = f"{verb} task {matches[0]['id']}"
-        return f"Several tasks match “{name}”: {options}. Which one should I {verb}? (say e.g. “{example}”)"
-
-    return Intent(plan)
-
-
-def _matching(tasks: Any, name: str) -> list[dict[str, Any]]:
-    if isinstance(tasks, dict):  # a long list: the first tasks of it
-        tasks = tasks.get("tasks")
-    if not isinstance(tasks, list):
-        return []
-    wanted = name.lower()
-    exact = [task for task in tasks if wanted in task["title"].lower()]
-    if exact:
-        return exact
-    words = set(re.findall(r"\w+", wanted))
-    return [task for task in tasks if words and words <= set(re.findall(r"\w+", task["title"].lower()))]
-
-
-def confirmation(held: list[Call]) -> Intent:
-    """The user said yes to the calls held in the turn before: make each again, then a sentence for each."""
-
-    def plan(done: list[tuple[Call, Any]]) -> Call | str:
-        if len(done) < len(held):
-            return held[len(done)]
-        return " ".join(_reply(call, result) for call, result in done)
-
-    return Intent(plan)
-
-
-def _list(status: str) -> Intent:
-    return _direct(Call("list_tasks", {"status": status}))
-
-
 def _rule(pattern: str) -> re.Pattern[str]:
     return re.compile(pattern, re.IGNORECASE)
 
 
-def _add(text: str) -> Intent:
+def _add(text: str, **placement: Any) -> Intent:
+    """Add the task `text` says (its title, then its fields), where `placement` says (list, parent)."""
     text, fields = _task_fields(text)
-    title = _clean_title(text)
+    title = clean_title(text)
     if not title or title.lower() in {"task", "a task", "todo", "new task"}:
-        return Intent(lambda done: "What should the new task be called? Say e.g. “add buy milk”.")
-    return _direct(Call("add_task", {"title": title, **fields}))
+        return asking("What should the new task be called? Say e.g. “add buy milk”.")
+    return direct(Call("add_task", {"title": title, **fields, **placement}))
 
 
 def _task_fields(text: str) -> tuple[str, dict[str, Any]]:
@@ -203,7 +138,7 @@ def _filtered_list(command: str) -> Intent | None:
         arguments["status"] = "completed"
     elif "due_before" in arguments:
         arguments["status"] = "pending"  # what is due is what is still to do
-    return _direct(Call("list_tasks", arguments))
+    return direct(Call("list_tasks", arguments))
 
 
 def _due_range(prep: str | None, when: str) -> dict[str, str]:
@@ -224,15 +159,155 @@ def _status_question(words: str) -> str:
     )
 
 
+ADD = _rule(
+    r"^(?:add|create|new|make|put)(?:\s*:\s*|\s+)(?:a\s+|an\s+)?(?:new\s+)?(?:task|todo|to-do|item|reminder)?"
+    r"\s*(?:to\s+|:\s*|-\s*|called\s+|named\s+|for\s+)?(?P<title>.*?)(?:\s+to\s+my\s+(?:list|tasks))?$"
+)
+
+
+# Lists and subtasks. The message has single spaces here (understand), so `\s` is one; a name said in a
+# pattern is at most as long as a list's name can be, which keeps each search linear.
+def _task_id(group: str) -> str:
+    return TASK_ID.replace("id>", f"{group}>")
+
+
+LIST_NAME = r"(?P<list>[^\s].{0,99}?)"
+TASK_NAME = r"(?:the\s|my\s)?(?P<name>[^\s].{0,99}?)"
+A_TASK = rf"(?:{_task_id('id')}|{TASK_NAME}\stask)"  # "task 3", or "the trip task" (by its title)
+SHOW = r"(?:show|list|display|view|see|open|get)(?:\sme)?"
+GENERIC = {"task", "tasks", "todo", "todos", "to-do", "to do"}  # "my to-do list": all the user's tasks
+
+
+def _in_list(name: str, status: str = "all") -> Intent:
+    if name.strip(QUOTES).lower() in GENERIC:
+        return listing(status)
+    return direct(Call("list_tasks", {"status": status, "list": name.strip(QUOTES)}))
+
+
+def _added_to_list(m: re.Match[str]) -> Intent:
+    title, name = ADD.sub(r"\g<title>", f"add {m['title']}"), m["list"].strip(QUOTES)  # as a plain "add …" says it
+    return _add(title) if name.lower() in GENERIC else _add(title, list=name)
+
+
+def _subtask(m: re.Match[str]) -> Intent:
+    """Add a subtask to the task given by its id, or by its title (list the tasks, then add)."""
+    if m["id"]:
+        return _add(m["title"], parent=int(m["id"]))
+    added = _add(m["title"])
+    step = added.plan([])
+    return by_name(m["name"].strip(QUOTES), subtask_of(step)) if isinstance(step, Call) else added
+
+
+def _subtasks_of(m: re.Match[str], status: str) -> Intent:
+    if m["id"]:
+        return direct(subtasks(int(m["id"]), status))
+    return by_name(m["name"].strip(QUOTES), subtasks_named(status))
+
+
+STRUCTURE_RULES: list[tuple[re.Pattern[str], Callable[[re.Match[str]], Intent | None]]] = [
+    # Moves first: "put task 4 on the Work list" moves task 4, "put milk on my Groceries list" adds.
+    (
+        _rule(
+            rf"^(?:(?:move|put)\s{TASK_ID}\s(?:under|below)|make\s{_task_id('id2')}\s(?:a\s)?sub-?task\s(?:of|under))"
+            rf"\s{_task_id('parent')}$"
+        ),
+        lambda m: direct(Call("update_task", {"task_id": int(m["id"] or m["id2"]), "parent": int(m["parent"])})),
+    ),
+    (
+        _rule(rf"^(?:make\s{TASK_ID}\sa\stop-?level\stask|move\s{_task_id('id2')}\sout\sof\s{_task_id('id3')})$"),
+        lambda m: direct(Call("update_task", {"task_id": int(m["id"] or m["id2"]), "parent": 0})),
+    ),
+    (
+        _rule(rf"^(?:move|put|file)\s{TASK_ID}\s(?:to|into|in|onto|on)\s(?:the\s|my\s)?{LIST_NAME}(?:\slist)?$"),
+        lambda m: direct(Call("update_task", {"task_id": int(m["id"]), "list": m["list"].strip(QUOTES)})),
+    ),
+    (
+        _rule(
+            rf"^(?:{SHOW}(?:\sall)?(?:\sof)?\s(?:my|the)|what(?:'s|\sis|\sare)\s(?:my|the)|what|which)\s(?:task\s)?lists"
+            r"(?:\sdo\si\shave)?$"
+        ),
+        lambda m: direct(Call("list_lists", {})),
+    ),
+    (
+        _rule(
+            r"^(?:create|make|add|start|new)(?:\s(?:a|an))?(?:\snew)?\slist(?:\s(?:called|named)\s|\s?:\s?)(?P<name>.+)$"
+        ),
+        lambda m: direct(Call("create_list", {"name": clean_title(m["name"])})),
+    ),
+    (
+        _rule(r"^(?:create|make|add|start|new)(?:\s(?:a|an))?(?:\snew)?\slist$"),
+        lambda m: asking("What should the new list be called? Say e.g. “create a list called Home”."),
+    ),
+    (
+        _rule(r"^(?:create|make|start)(?:\s(?:a|an))?(?:\snew)?\s(?P<name>[^\s].{0,99}?)\slist$"),
+        lambda m: direct(Call("create_list", {"name": clean_title(m["name"])})),
+    ),
+    (
+        _rule(
+            r"^rename\s(?:the\s|my\s)?(?:list\s(?P<old>.{1,100}?)|(?P<old2>.{1,100}?)\slist)\s(?:to|as)\s(?P<name>.+)$"
+        ),
+        lambda m: direct(
+            Call("rename_list", {"list": (m["old"] or m["old2"]).strip(QUOTES), "name": clean_title(m["name"])})
+        ),
+    ),
+    (
+        _rule(rf"^(?:add|put)(?:\s?:)?\s(?P<title>.+)\s(?:to|on|in|into|onto)\s(?:my|the)\s{LIST_NAME}\slist$"),
+        _added_to_list,
+    ),
+    (
+        _rule(
+            rf"^(?:{SHOW}(?:\s(?:all|everything))?(?:\s(?:the\s)?tasks)?(?:\s(?:on|in|from))?|what(?:'s|\sis|\sare)?"
+            rf"(?:\s(?P<left>left|pending|open|remaining))?\s(?:on|in))\s(?:my|the)\s{LIST_NAME}\slist$"
+        ),
+        lambda m: _in_list(m["list"], "pending" if m["left"] else "all"),
+    ),
+    (
+        _rule(rf"^(?:{SHOW}|what(?:'s|\sis)\sin)\s(?:my|the)\sinbox$"),
+        lambda m: _in_list("Inbox"),
+    ),
+    (
+        _rule(
+            rf"^(?:add|create|new)(?:\s(?:a|an))?(?:\snew)?\ssub-?task(?:\s(?:called|named))?(?:\s?:)?\s(?P<title>.+)"
+            rf"\s(?:to|under|for|on|of|in)\s{A_TASK}$"
+        ),
+        _subtask,
+    ),
+    (
+        _rule(
+            rf"^(?:add|put)\s(?P<title>.+?)\s(?:(?:as\s)?(?:a\s)?sub-?task\s(?:of|to|under|for|in)|under)\s{A_TASK}$"
+        ),
+        _subtask,
+    ),
+    (
+        _rule(r"^(?:add|create|new)(?:\s(?:a|an))?(?:\snew)?\ssub-?task\b"),
+        lambda m: asking("Which task should it go under? Say e.g. “add a subtask 'book flights' to task 3”."),
+    ),
+    (
+        _rule(
+            rf"^(?:what(?:'s|\sis|\sare)?|which\s(?:sub-?tasks|steps)\sare)\s(?:still\s)?"
+            rf"(?:left|remaining|open|pending|to\sdo|undone|not\sdone)\s(?:on|in|for|of|under|with)\s{A_TASK}$"
+        ),
+        lambda m: _subtasks_of(m, "pending"),
+    ),
+    (
+        _rule(
+            rf"^{SHOW}(?:\s(?:all|the|my))?(?:\s(?P<open>open|pending))?\s(?:sub-?tasks|steps)\s(?:of|for|on|under|in)"
+            rf"\s{A_TASK}$"
+        ),
+        lambda m: _subtasks_of(m, "pending" if m["open"] else "all"),
+    ),
+]
+
+
 # First match wins; patterns are tried on the message without its final punctuation.
 RULES: list[tuple[re.Pattern[str], Callable[[re.Match[str]], Intent | None]]] = [
     (
         _rule(rf"^(?:set|change|update|make)\s+{TASK_ID}(?:'s)?\s+priority\s+(?:to\s+|as\s+)?(?P<level>{LEVEL}|none)$"),
-        lambda m: _direct(Call("update_task", {"task_id": int(m["id"]), "priority": m["level"].lower()})),
+        lambda m: direct(Call("update_task", {"task_id": int(m["id"]), "priority": m["level"].lower()})),
     ),
     (
         _rule(rf"^make\s+{TASK_ID}\s+(?P<level>{LEVEL})[\s-]+priority$"),
-        lambda m: _direct(Call("update_task", {"task_id": int(m["id"]), "priority": m["level"].lower()})),
+        lambda m: direct(Call("update_task", {"task_id": int(m["id"]), "priority": m["level"].lower()})),
     ),
     (
         _rule(
@@ -240,33 +315,34 @@ RULES: list[tuple[re.Pattern[str], Callable[[re.Match[str]], Intent | None]]] = 
             rf"|(?:set|change)\s+{TASK_ID.replace('id>', 'id2>')}(?:'s)?\s+due(?:\s+date)?\s+(?:to|as)"
             rf"|{TASK_ID.replace('id>', 'id3>')}\s+is\s+due(?:\s+on|\s+by)?)\s+(?P<when>{WHEN_SAID})$"
         ),
-        lambda m: _direct(Call("update_task", {"task_id": int(m["id"] or m["id2"] or m["id3"]), "due": m["when"]})),
+        lambda m: direct(Call("update_task", {"task_id": int(m["id"] or m["id2"] or m["id3"]), "due": m["when"]})),
     ),
     (
         _rule(
             rf"^(?:update|change|set|edit)\s+(?:the\s+)?(?:description\s+of\s+{TASK_ID}"
             rf"|{TASK_ID.replace('id>', 'id2>')}(?:'s)?\s+description)\s+(?:to|as)\s+(?P<text>.+)$"
         ),
-        lambda m: _direct(
+        lambda m: direct(
             Call("update_task", {"task_id": int(m["id"] or m["id2"]), "description": m["text"].strip(QUOTES)})
         ),
     ),
     (
         _rule(rf"^(?:rename|change|update|edit)\s+{TASK_ID}(?:'s)?(?:\s+title)?\s+(?:to|as|into)\s+(?P<title>.+)$"),
-        lambda m: _direct(Call("update_task", {"task_id": int(m["id"]), "title": _clean_title(m["title"])})),
+        lambda m: direct(Call("update_task", {"task_id": int(m["id"]), "title": clean_title(m["title"])})),
     ),
     (
         _rule(rf"^(?:mark|complete|finish|check\s+off|tick\s+off|close)\s+{TASK_ID}(?:\s+(?:as\s+)?{DONE_WORDS})?$"),
-        lambda m: _direct(Call("complete_task", {"task_id": int(m["id"])})),
+        lambda m: direct(Call("complete_task", {"task_id": int(m["id"])})),
     ),
     (
         _rule(rf"^{TASK_ID}\s+is\s+{DONE_WORDS}$"),
-        lambda m: _direct(Call("complete_task", {"task_id": int(m["id"])})),
+        lambda m: direct(Call("complete_task", {"task_id": int(m["id"])})),
     ),
     (
         _rule(rf"^(?:delete|remove|drop|cancel|erase)\s+{TASK_ID}$"),
-        lambda m: _direct(Call("delete_task", {"task_id": int(m["id"])})),
+        lambda m: direct(Call("delete_task", {"task_id": int(m["id"])})),
     ),
+    *STRUCTURE_RULES,
     (
         _rule(
             r"^(?:i\s+(?:need|have|want|must|should)\s+(?:to\s+)?(?:remember\s+to\s+)?|remind\s+me\s+to\s+"
@@ -274,24 +350,18 @@ RULES: list[tuple[re.Pattern[str], Callable[[re.Match[str]], Intent | None]]] = 
         ),
         lambda m: _add(m["title"]),
     ),
-    (
-        _rule(
-            r"^(?:add|create|new|make|put)(?:\s*:\s*|\s+)(?:a\s+|an\s+)?(?:new\s+)?(?:task|todo|to-do|item|reminder)?"
-            r"\s*(?:to\s+|:\s*|-\s*|called\s+|named\s+|for\s+)?(?P<title>.*?)(?:\s+to\s+my\s+(?:list|tasks))?$"
-        ),
-        lambda m: _add(m["title"]),
-    ),
+    (ADD, lambda m: _add(m["title"])),
     (_rule(LIST_LIKE), lambda m: _filtered_list(m.string)),
     (
         _rule(
             r"^(?:find|search(?:\s+for)?|look\s+for)\s+(?:my\s+)?(?:tasks?\s+)?"
             r"(?:about\s+|with\s+|containing\s+|mentioning\s+|matching\s+|for\s+)?(?:the\s+)?(?P<q>.+?)(?:\s+tasks?)?$"
         ),
-        lambda m: _direct(Call("list_tasks", {"search": m["q"].strip(QUOTES)})),
+        lambda m: direct(Call("list_tasks", {"search": m["q"].strip(QUOTES)})),
     ),
-    (_rule(_status_question(PENDING_WORDS)), lambda m: _list("pending")),
-    (_rule(_status_question(COMPLETED_WORDS)), lambda m: _list("completed")),
-    (_rule(r"\b(?:tasks?|todos?|to-?dos?|list)\b"), lambda m: _list("all")),
+    (_rule(_status_question(PENDING_WORDS)), lambda m: listing("pending")),
+    (_rule(_status_question(COMPLETED_WORDS)), lambda m: listing("completed")),
+    (_rule(r"\b(?:tasks?|todos?|to-?dos?|list)\b"), lambda m: listing("all")),
 ]
 NAME_RULES: list[tuple[re.Pattern[str], str]] = [
     (
@@ -317,12 +387,12 @@ def understand(message: str) -> Intent:
         # "delete the meeting task" names a task; "delete task 3" is left to RULES below.
         match = pattern.search(command)
         if match and not re.fullmatch(TASK_ID, match["name"], re.IGNORECASE) and not _means_all(command):
-            return _by_name(action, match["name"].strip(QUOTES))
+            return by_name(match["name"].strip(QUOTES), acting(action))
     for pattern, build in RULES:
         match = pattern.search(command)
         if match and (intent := build(match)):
             return intent
-    return Intent(lambda done: HELP)
+    return asking(HELP)
 
 
 def _means_all(command: str) -> bool:

@@ -23,7 +23,8 @@ from openai.types.responses import (
     ResponseTextDeltaEvent,
 )
 
-from chat.offline.intents import HELP, Call, confirmation, understand
+from chat.offline.intents import HELP, understand
+from chat.offline.plans import Call, confirmation
 from chat.phrases import confirms
 
 

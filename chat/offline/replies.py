@@ -7,8 +7,10 @@ from typing import Any
 FIELDS = ("due", "priority", "tags", "recurrence")
 
 
-def reply(arguments: dict[str, Any], result: Any) -> str:
-    """A sentence about a tool's result, given the arguments it was called with."""
+def reply(name: str, arguments: dict[str, Any], result: Any) -> str:
+    """A sentence about a tool's result, given the tool and the arguments it was called with."""
+    if name == "list_lists":
+        return _lists_reply(result)
     if isinstance(result, list):
         return _list_reply(arguments, result)
     if isinstance(result, dict) and "tasks" in result:  # a long list: its first tasks
@@ -17,9 +19,16 @@ def reply(arguments: dict[str, Any], result: Any) -> str:
     if not isinstance(result, dict):
         return "Something went wrong; please try again."
     task_id, title = result.get("task_id"), result.get("title")
+    where = _where(arguments, result)
     match result.get("status"):
+        case "created" if name == "create_list":
+            return f"Created the list “{result.get('name')}” (list {result.get('list_id')})."
+        case "renamed":
+            return f"Renamed list {result.get('list_id')} to “{result.get('name')}”."
         case "created":
             details = _details(result, FIELDS, only_set=True)
+            if where:
+                return f"Added “{title}” {where} (task {task_id})" + "".join(f", {d}" for d in details) + "."
             if details:
                 return f"Added “{title}” (task {task_id}), {', '.join(details)}."
             return f"Added “{title}” to your tasks (task {task_id})."
@@ -31,22 +40,76 @@ def reply(arguments: dict[str, Any], result: Any) -> str:
         case "deleted":
             return f"Deleted task {task_id} “{title}”."
         case "updated":
-            details = _details(result, [name for name in FIELDS if name in arguments])
+            details = _details(result, [field for field in FIELDS if field in arguments])
+            if where:
+                return f"Moved task {task_id} “{title}” {where}" + "".join(f"; {d}" for d in details) + "."
             if details:
                 return f"Updated task {task_id} “{title}”: {', '.join(details)}."
             return f"Updated task {task_id}: it is now “{title}”."
+        case "not_found" if "list" in result:
+            return _no_list(arguments, result["list"])
         case "not_found":
             return f"I couldn't find task {task_id} among your tasks, so nothing changed."
         case "needs_confirmation":
-            limit = result.get("limit")
+            limit, reach = result.get("limit"), result.get("reaches")
+            weight = f" with its subtasks that is {reach} tasks, and" if reach else ""
             return (
-                f"I haven't touched task {task_id}: one message may complete or delete at most {limit} tasks. "
+                f"I haven't touched task {task_id}:{weight} one message may complete or delete at most {limit} tasks. "
                 "Say “yes” to go ahead."
             )
         case _:
             errors = result.get("errors") or {}
+            if errors.get("parent") and arguments.get("parent"):
+                return f"I couldn't put it under task {arguments['parent']}: {' '.join(errors['parent'])}"
             reasons = "; ".join(f"{field}: {' '.join(messages)}" for field, messages in errors.items())
             return f"I couldn't do that ({reasons or 'invalid request'})."
+
+
+def _where(arguments: dict[str, Any], result: dict[str, Any]) -> str:
+    """Where the call put the task, when it said: "to your “Work” list", "under task 3"."""
+    if arguments.get("parent"):
+        return f"under task {arguments['parent']}"
+    if "parent" in arguments:
+        return "to the top level"
+    if "list" not in arguments:
+        return ""
+    if "list_id" not in result:
+        return "to your Inbox"
+    return f"to your “{result.get('list', arguments['list'])}” list"
+
+
+def _no_list(arguments: dict[str, Any], said: Any) -> str:
+    which = f"list called “{said}”" if isinstance(said, str) else f"list {said}"
+    if "title" in arguments and "task_id" not in arguments:  # adding to it
+        return (
+            f"You have no {which}, so I didn't add “{arguments['title']}”. Say “create a list called "
+            f"{said}” first if you want one, or “show my lists” to see yours."
+        )
+    return f"You have no {which}, so nothing changed. Say “show my lists” to see yours."
+
+
+def subtasks_reply(task: dict[str, Any], result: Any, *, pending: bool) -> str | None:
+    """ "Left on “Trip” (task 3) (2): …": a task's (open) subtasks; None for a result that is no list."""
+    tasks = result.get("tasks") if isinstance(result, dict) else result
+    if not isinstance(tasks, list):
+        return None
+    named = f"“{task['title']}” (task {task['id']})"
+    if not tasks:
+        return f"{named} has no {'open ' if pending else ''}subtasks."
+    total = result.get("total") if isinstance(result, dict) else len(tasks)
+    return f"{'Left on' if pending else 'The subtasks of'} {named} ({total}):\n" + "\n".join(_lines(tasks))
+
+
+def _lists_reply(result: Any) -> str:
+    lists = result.get("lists") if isinstance(result, dict) else result
+    if not isinstance(lists, list):
+        return "Something went wrong; please try again."
+    lines = []
+    for item in lists:
+        named = item["name"] if item.get("inbox") else f"{item['name']} (list {item['id']})"
+        lines.append(f"• {named}: {item['open_count']} open" + (", archived" if item.get("archived") else ""))
+    more = f"\nThat's the first {len(lists)} of {result.get('total')}." if isinstance(result, dict) else ""
+    return f"Your lists ({len(lists)}):\n" + "\n".join(lines) + more
 
 
 def _details(task: dict[str, Any], fields: Iterable[str], *, only_set: bool = False) -> list[str]:
@@ -81,12 +144,16 @@ def _list_reply(arguments: dict[str, Any], tasks: list[Any], total: int | None =
     qualifier = _qualifier(arguments)
     if not tasks:
         return f"You have no {qualifier}."
+    return f"Here are your {qualifier} ({total or len(tasks)}):\n" + "\n".join(_lines(tasks))
+
+
+def _lines(tasks: list[Any]) -> list[str]:
     lines = []
     for task in tasks:
         details = _details(task, FIELDS, only_set=True)
         line = f"• {task['id']}: {task['title']}{' ✓' if task['completed'] else ''}"
         lines.append(line + (f" — {', '.join(details)}" if details else ""))
-    return f"Here are your {qualifier} ({total or len(tasks)}):\n" + "\n".join(lines)
+    return lines
 
 
 def _qualifier(arguments: dict[str, Any]) -> str:
@@ -96,7 +163,8 @@ def _qualifier(arguments: dict[str, Any]) -> str:
         words.append("overdue")
     if arguments.get("priority"):
         words.append(arguments["priority"].replace(",", " or ") + " priority")
-    words.append("tasks")
+    parent = arguments.get("parent")
+    words.append("subtasks" if parent else "top-level tasks" if parent == 0 else "tasks")
     if arguments.get("tag"):
         words.append("tagged " + " or ".join(f"#{tag}" for tag in arguments["tag"].split(",")))
     before, after = arguments.get("due_before"), arguments.get("due_after")
@@ -108,4 +176,10 @@ def _qualifier(arguments: dict[str, Any]) -> str:
         words.append(f"due from {after}")
     if arguments.get("search"):
         words.append(f"matching “{arguments['search']}”")
+    if parent:
+        words.append(f"of task {parent}")
+    if isinstance(said := arguments.get("list"), str) and said.strip().lower() == "inbox":
+        words.append("in your Inbox")
+    elif said is not None:
+        words.append(f"in your “{said}” list" if isinstance(said, str) else f"in list {said}")
     return " ".join(words)

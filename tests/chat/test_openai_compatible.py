@@ -63,7 +63,8 @@ def test_a_turn_with_a_tool_call_through_chat_completions(api_a, fake_provider):
     first, second = fake_provider.requests
     assert first["model"] == "fake-model"
     assert {tool["function"]["name"] for tool in first["tools"]} == {
-        "add_task", "list_tasks", "complete_task", "delete_task", "update_task"
+        "add_task", "list_tasks", "complete_task", "delete_task", "update_task", "create_list", "rename_list",
+        "list_lists",
     }  # fmt: skip
     assert "user_id" not in json.dumps(first["tools"])
     assert first["messages"][0]["role"] == "system"

@@ -26,16 +26,23 @@ def run_tool(caller: str, name: str, **arguments):
 def test_tools_are_named_and_shaped_as_the_contract_says():
     tools = {tool.name: tool.params_json_schema for tool in build_agent().tools}
 
-    assert set(tools) == {"add_task", "list_tasks", "complete_task", "delete_task", "update_task"}
-    fields = {"priority", "tags", "due", "recurrence"}
+    assert set(tools) == {
+        "add_task", "list_tasks", "complete_task", "delete_task", "update_task", "create_list", "rename_list",
+        "list_lists",
+    }  # fmt: skip
+    fields = {"priority", "tags", "due", "recurrence", "list", "parent"}
     assert set(tools["add_task"]["properties"]) == {"title", "description", *fields}
     assert tools["list_tasks"]["properties"]["status"]["enum"] == ["all", "pending", "completed"]
     assert set(tools["list_tasks"]["properties"]) == {
-        "status", "priority", "tag", "due_before", "due_after", "overdue", "search",
+        "status", "priority", "tag", "due_before", "due_after", "overdue", "search", "list", "parent",
     }  # fmt: skip
     assert set(tools["complete_task"]["properties"]) == {"task_id"}
     assert set(tools["delete_task"]["properties"]) == {"task_id"}
     assert set(tools["update_task"]["properties"]) == {"task_id", "title", "description", *fields}
+    assert set(tools["create_list"]["properties"]) == {"name"}
+    assert set(tools["rename_list"]["properties"]) == {"list", "name"}
+    assert set(tools["list_lists"]["properties"]) == set()
+    assert {"integer", "string"} <= {arm.get("type") for arm in tools["add_task"]["properties"]["list"]["anyOf"]}
     assert all("user" not in name for schema in tools.values() for name in schema["properties"])
 
 

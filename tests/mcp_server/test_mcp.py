@@ -21,11 +21,21 @@ from mcp.client.stdio import get_default_environment, stdio_client
 from mcp.client.streamable_http import streamable_http_client
 from mcp.types import CallToolResult
 
-from tasks import selectors
+from tasks import selectors, services
+from tasks.services import lists
 from tests.conftest import USER_A, USER_B
 
 ROOT = Path(__file__).resolve().parents[2]
-TOOLS = {"add_task", "list_tasks", "complete_task", "delete_task", "update_task"}
+TOOLS = {
+    "add_task",
+    "list_tasks",
+    "complete_task",
+    "delete_task",
+    "update_task",
+    "create_list",
+    "rename_list",
+    "list_lists",
+}
 TIMEOUT = 30  # generous: a loaded CI machine starts two Django processes in the stdio test
 
 
@@ -35,7 +45,7 @@ def answer(result: CallToolResult) -> Any:
     return json.loads(result.content[0].text)
 
 
-async def call(client: Client, name: str, **arguments: Any) -> Any:
+async def call(client: Client, name: str, /, **arguments: Any) -> Any:
     result = await client.call_tool(name, arguments)
     body = answer(result)
     failed = isinstance(body, dict) and body.get("status") in {"not_found", "invalid"}
@@ -49,6 +59,7 @@ async def check_tools(client: Client) -> None:
     assert all("user" not in name for tool in tools.values() for name in tool.input_schema["properties"])
     assert tools["list_tasks"].annotations.read_only_hint is True
     assert tools["delete_task"].annotations.destructive_hint is True
+    assert tools["list_lists"].annotations.read_only_hint is True
 
 
 # stdio ------------------------------------------------------------------------------------------
@@ -72,7 +83,7 @@ async def stdio_session(user_id: str, env: dict[str, str], errlog: Any) -> Any:
         yield client
 
 
-def test_stdio_serves_the_five_tools_to_the_user_it_runs_for(stdio_env: dict[str, str], tmp_path: Path):
+def test_stdio_serves_the_tools_to_the_user_it_runs_for(stdio_env: dict[str, str], tmp_path: Path):
     async def scenario() -> None:
         with (tmp_path / "stderr.log").open("w") as errlog, anyio.fail_after(TIMEOUT):
             async with stdio_session(USER_A, stdio_env, errlog) as a, stdio_session(USER_B, stdio_env, errlog) as b:
@@ -193,6 +204,54 @@ def test_http_scopes_every_call_to_the_token_user(
     theirs.refresh_from_db()
     assert (theirs.title, theirs.completed, theirs.deleted_at) == ("Their task", False, None)
     assert list(selectors.task_list(user_id=USER_A)) == []
+
+
+def test_http_lists_and_subtasks_through_the_tools(mcp_url: str, make_token: Callable[..., str]):
+    theirs_list = lists.list_create(user_id=USER_B, name="Theirs")
+    theirs_task = services.task_create(user_id=USER_B, title="Their task")
+
+    async def scenario() -> None:
+        with anyio.fail_after(TIMEOUT):
+            async with http_client(mcp_url, make_token(USER_A)) as a:
+                work = await call(a, "create_list", name="Work", color="#22AA55")
+                assert work == {"list_id": work["list_id"], "status": "created", "name": "Work"}
+                report = await call(a, "add_task", title="Report", list="work")
+                assert (report["list_id"], report["list"]) == (work["list_id"], "Work")
+                outline = await call(a, "add_task", title="Outline", parent=report["task_id"])
+                assert (outline["list_id"], outline["parent_id"]) == (work["list_id"], report["task_id"])
+                milk = await call(a, "add_task", title="Milk")
+
+                listed = await call(a, "list_tasks", list=work["list_id"])
+                assert [item["id"] for item in listed] == [outline["task_id"], report["task_id"]]
+                assert [item["id"] for item in await call(a, "list_tasks", parent=report["task_id"])] == [
+                    outline["task_id"]
+                ]
+                assert [item["id"] for item in await call(a, "list_tasks", list="Inbox")] == [milk["task_id"]]
+
+                moved = await call(a, "update_task", task_id=report["task_id"], list="Inbox")
+                assert "list_id" not in moved
+                home = await call(a, "rename_list", list=work["list_id"], name="Home")
+                assert (home["status"], home["name"]) == ("renamed", "Home")
+                overview = await call(a, "list_lists")
+                assert [(item["name"], item["open_count"]) for item in overview] == [("Inbox", 3), ("Home", 0)]
+
+                others = [("add_task", {"title": "X"}), ("list_tasks", {}), ("rename_list", {"name": "X"}),
+                          ("update_task", {"task_id": milk["task_id"]})]  # fmt: skip
+                for ref in (theirs_list.id, 10**9, "Theirs"):  # someone else's, by id and by name; unknown
+                    for name, extra in others:
+                        missing = await call(a, name, list=ref, **extra)
+                        assert missing == {"list": ref, "status": "not_found", "error": f"List {ref} not found."}
+                for parent in (theirs_task.id, 10**9):
+                    refused = await call(a, "add_task", title="X", parent=parent)
+                    assert refused == {"status": "invalid", "errors": {"parent": ["No such task."]}}
+                    missing = await call(a, "list_tasks", parent=parent)
+                    assert (missing["status"], missing["task_id"]) == ("not_found", parent)
+
+    anyio.run(scenario)
+    theirs_list.refresh_from_db()
+    assert theirs_list.name == "Theirs"
+    assert not selectors.task_list(user_id=USER_A).filter(title="X").exists()
+    assert selectors.task_list(user_id=USER_B).count() == 1
 
 
 INITIALIZE = {

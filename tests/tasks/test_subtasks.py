@@ -194,6 +194,7 @@ def test_a_task_with_its_subtree_in_one_query(api_a, tree):
     assert body["subtasks"][0]["subtasks"][0]["subtasks"] == []
     assert api_a.get(f"{TASKS}/{tree['trip']}?include=everything").status_code == 400
     assert api_a.get(f"{TASKS}/{10**12}?include=subtasks").status_code == 404
+    assert api_a.get(f"{TASKS}/{2**64}?include=subtasks").status_code == 404  # beyond the id column: no such task
 
 
 def test_subtasks_per_task_are_limited(api_a, monkeypatch):
