@@ -2,7 +2,8 @@
 up and in with a real Better Auth server (Node, email and password, the `jwt` plugin) and calls the
 API served by `make serve`, once with each kind of token the contract names: the jwt plugin's EdDSA
 tokens (verified through the JWKS that Better Auth publishes), HS256 tokens signed with the shared
-secret, and Better Auth's own session cache cookie (an HS256 JWT without `sub`).
+secret, and Better Auth's own session cache cookie (an HS256 JWT without `sub`). With each: tasks,
+the assistant, signing in again; and a list, with a task whose subtask completes with it.
 
 Needs `make frontend` (npm packages and the built page; `make test` runs it first) and PostgreSQL for
 Better Auth's own tables. The API's database follows the pass: a SQLite file in the SQLite pass, a
@@ -184,6 +185,23 @@ def page(browser: Browser, stack: Stack, console: Console) -> Iterator[Page]:
         yield tab
 
 
+def sign_up(page: Page, name: str, email: str, password: str) -> str:
+    """Sign up on the page as a new user; their Better Auth user id."""
+    page.goto("/")
+    page.get_by_label("Name").fill(name)
+    page.get_by_label("Email").fill(email)
+    page.get_by_label("Password").fill(password)
+    page.get_by_role("button", name="Sign up").click()
+    expect(page.get_by_text(f"Signed in as {email}")).to_be_visible()
+    return page.get_by_test_id("user-id").inner_text()
+
+
+def api_token(user_id: str) -> str:
+    """A token of the user for checking the API's answers from the test (HS256, the shared secret)."""
+    now = int(time.time())
+    return jwt.encode({"sub": user_id, "iat": now, "exp": now + 300}, SECRET, algorithm="HS256")
+
+
 def test_sign_up_add_toggle_chat_and_sign_in_again(page: Page, stack: Stack, console: Console) -> None:
     api_calls: list[tuple[str, str, str | None]] = []
 
@@ -195,13 +213,7 @@ def test_sign_up_add_toggle_chat_and_sign_in_again(page: Page, stack: Stack, con
     email = f"ada-{stack.token_kind}-{secrets.token_hex(4)}@example.com"
     password = "correct horse battery staple"
 
-    page.goto("/")
-    page.get_by_label("Name").fill("Ada")
-    page.get_by_label("Email").fill(email)
-    page.get_by_label("Password").fill(password)
-    page.get_by_role("button", name="Sign up").click()
-    expect(page.get_by_text(f"Signed in as {email}")).to_be_visible()
-    user_id = page.get_by_test_id("user-id").inner_text()
+    user_id = sign_up(page, "Ada", email, password)
     expect(page.get_by_text("No tasks yet.")).to_be_visible()
 
     page.get_by_label("New task").fill("Post the letters")
@@ -220,8 +232,7 @@ def test_sign_up_add_toggle_chat_and_sign_in_again(page: Page, stack: Stack, con
     expect(page.get_by_role("alert")).to_have_count(0)
 
     # The API holds both, under the Better Auth user's id, as the page showed them.
-    now = int(time.time())
-    check = jwt.encode({"sub": user_id, "iat": now, "exp": now + 300}, SECRET, algorithm="HS256")
+    check = api_token(user_id)
     status, tasks = call(f"{stack.api}/api/{user_id}/tasks", check)
     assert status == 200, tasks
     assert sorted((task["title"].lower(), task["completed"]) for task in tasks) == [
@@ -264,3 +275,80 @@ def test_a_wrong_password_is_shown_and_nothing_is_called(page: Page, stack: Stac
     expect(page.get_by_role("alert")).to_be_visible()
     expect(page.get_by_role("button", name="Sign in")).to_be_enabled()
     assert api_calls == []
+
+
+def test_a_list_holds_a_task_whose_subtasks_complete_with_it(page: Page, stack: Stack, console: Console) -> None:
+    user_id = sign_up(page, "Grace", f"grace-{stack.token_kind}-{secrets.token_hex(4)}@example.com", "a long password")
+    lists = page.get_by_role("navigation", name="Lists")
+    tasks = page.get_by_role("region", name="Tasks")
+    inbox = lists.get_by_role("button", name=re.compile(r"^Inbox\b"))
+    expect(inbox).to_have_attribute("aria-pressed", "true")
+    tasks.get_by_label("New task").fill("Call the plumber")
+    tasks.get_by_role("button", name="Add", exact=True).click()
+    expect(tasks.get_by_role("checkbox", name="Call the plumber")).not_to_be_checked()
+    expect(inbox).to_have_accessible_name("Inbox 1 open")
+
+    # A new list, selected: it shows its own tasks (none yet), and new tasks go to it.
+    lists.get_by_label("New list").fill("Garden")
+    lists.get_by_role("button", name="Create list").click()
+    garden = lists.get_by_role("button", name=re.compile(r"^Garden\b"))
+    expect(garden).to_have_accessible_name("Garden 0 open")
+    expect(lists.get_by_role("button")).to_have_text([re.compile("^Inbox"), re.compile("^Garden"), "Create list"])
+    garden.click()
+    expect(garden).to_have_attribute("aria-pressed", "true")
+    expect(inbox).to_have_attribute("aria-pressed", "false")
+    expect(tasks.get_by_role("heading", name="Garden")).to_be_visible()
+    expect(tasks.get_by_text("No tasks yet.")).to_be_visible()
+    tasks.get_by_label("New task").fill("Plant the bulbs")
+    tasks.get_by_role("button", name="Add", exact=True).click()
+    parent = tasks.get_by_role("checkbox", name="Plant the bulbs", exact=True)
+    expect(parent).not_to_be_checked()
+
+    # Two subtasks, indented under it; one deleted again.
+    tasks.get_by_role("button", name="Add subtask to Plant the bulbs").click()
+    for title in ("Buy bulbs", "Dig the holes"):
+        tasks.get_by_label("New subtask of Plant the bulbs").fill(title)
+        tasks.get_by_role("button", name="Add subtask", exact=True).click()
+        expect(tasks.get_by_label("New subtask of Plant the bulbs")).to_have_value("")
+    subtasks = tasks.get_by_role("list", name="Subtasks of Plant the bulbs")
+    expect(subtasks.get_by_role("checkbox")).to_have_count(2)
+    subtasks.get_by_role("button", name="Delete Dig the holes").click()
+    expect(subtasks.get_by_role("checkbox")).to_have_count(1)
+    expect(garden).to_have_accessible_name("Garden 2 open")
+
+    # Completing the task completes its subtask too: the page shows what the API did.
+    parent.click()
+    expect(parent).to_be_checked()
+    expect(subtasks.get_by_role("checkbox", name="Buy bulbs")).to_be_checked()
+    expect(garden).to_have_accessible_name("Garden 0 open")
+    expect(page.get_by_role("alert")).to_have_count(0)
+
+    check = api_token(user_id)
+    status, found = call(f"{stack.api}/api/{user_id}/lists", check)
+    assert status == 200, found
+    assert [(item["name"], item["inbox"], item["open_count"]) for item in found] == [
+        ("Inbox", True, 1),
+        ("Garden", False, 0),
+    ]
+    garden_id = found[1]["id"]
+    status, in_garden = call(f"{stack.api}/api/{user_id}/tasks?list={garden_id}", check)
+    assert status == 200, in_garden
+    by_title = {task["title"]: task for task in in_garden}
+    assert sorted(by_title) == ["Buy bulbs", "Plant the bulbs"]  # the deleted subtask is in the trash
+    top, sub = by_title["Plant the bulbs"], by_title["Buy bulbs"]
+    assert (top["list_id"], top["parent_id"], top["completed"]) == (garden_id, None, True)
+    assert (sub["list_id"], sub["parent_id"], sub["completed"]) == (garden_id, top["id"], True)
+    status, tree = call(f"{stack.api}/api/{user_id}/tasks/{top['id']}?include=subtasks", check)
+    assert status == 200, tree
+    assert [(task["title"], task["completed"]) for task in tree["subtasks"]] == [("Buy bulbs", True)]
+    status, in_inbox = call(f"{stack.api}/api/{user_id}/tasks?list=inbox", check)
+    assert [(task["title"], task["list_id"], task["completed"]) for task in in_inbox] == [
+        ("Call the plumber", None, False)
+    ]
+
+    # Back in the Inbox: its task only.
+    inbox.click()
+    expect(tasks.get_by_role("heading", name="Inbox")).to_be_visible()
+    expect(tasks.get_by_role("checkbox")).to_have_count(1)
+    expect(tasks.get_by_role("checkbox", name="Call the plumber")).to_be_visible()
+    console.assert_clean()

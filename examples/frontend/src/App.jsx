@@ -1,6 +1,8 @@
 import { useCallback, useEffect, useMemo, useState } from "react";
 
 import { apiClient, authClient, loadConfig, tokenSource } from "./api.js";
+import Lists, { listKey, sidebarLists } from "./Lists.jsx";
+import Tasks from "./Tasks.jsx";
 
 export default function App() {
   const [config, setConfig] = useState(null);
@@ -66,7 +68,10 @@ function SignedIn({ config, user }) {
     () => apiClient(config.apiUrl, user.id, tokenSource(config.tokenKind)),
     [config.apiUrl, config.tokenKind, user.id],
   );
-  const [tasks, setTasks] = useState([]);
+  const [lists, setLists] = useState([]);
+  const [selected, setSelected] = useState("inbox"); // listKey of the list shown
+  const [shown, setShown] = useState({ key: null, tasks: [] }); // the tasks of the list `key`
+  const [version, setVersion] = useState(0); // bumped by every change: the lists and tasks are read again
   const [error, setError] = useState("");
 
   // Every call goes through here: an API error is shown, never lost.
@@ -79,11 +84,32 @@ function SignedIn({ config, user }) {
       return undefined;
     }
   }, []);
+  const changed = useCallback(() => setVersion((current) => current + 1), []);
 
-  const refresh = useCallback(() => run(async () => setTasks(await api.listTasks())), [api, run]);
   useEffect(() => {
-    refresh();
-  }, [refresh]);
+    let current = true; // an answer that arrives after the next read started is dropped
+    run(async () => {
+      const found = sidebarLists(await api.listLists());
+      if (!current) return;
+      setLists(found);
+      // The list shown went away (deleted or archived elsewhere): show the Inbox.
+      setSelected((key) => (found.some((list) => listKey(list) === key) ? key : "inbox"));
+    });
+    return () => {
+      current = false;
+    };
+  }, [api, run, version]);
+
+  useEffect(() => {
+    let current = true;
+    run(async () => {
+      const found = await api.listTasks(selected);
+      if (current) setShown({ key: selected, tasks: found });
+    });
+    return () => {
+      current = false;
+    };
+  }, [api, run, selected, version]);
 
   return (
     <>
@@ -94,61 +120,19 @@ function SignedIn({ config, user }) {
         </button>
       </p>
       {error && <p role="alert">{error}</p>}
-      <TaskList api={api} run={run} tasks={tasks} setTasks={setTasks} />
-      <Chat api={api} run={run} onReply={refresh} />
+      <div className="workspace">
+        <Lists api={api} run={run} lists={lists} selected={selected} onSelect={setSelected} onChange={changed} />
+        <Tasks
+          api={api}
+          run={run}
+          list={lists.find((list) => listKey(list) === selected)}
+          listKey={selected}
+          tasks={shown.key === selected ? shown.tasks : null}
+          onChange={changed}
+        />
+      </div>
+      <Chat api={api} run={run} onReply={changed} />
     </>
-  );
-}
-
-function TaskList({ api, run, tasks, setTasks }) {
-  const [title, setTitle] = useState("");
-
-  async function add(event) {
-    event.preventDefault();
-    const task = await run(() => api.addTask(title));
-    if (task) {
-      setTasks((current) => [task, ...current]);
-      setTitle("");
-    }
-  }
-
-  async function toggle(task) {
-    const updated = await run(() => api.toggleTask(task.id));
-    if (updated) setTasks((current) => current.map((t) => (t.id === updated.id ? updated : t)));
-  }
-
-  async function remove(task) {
-    const done = await run(async () => (await api.deleteTask(task.id), true));
-    if (done) setTasks((current) => current.filter((t) => t.id !== task.id));
-  }
-
-  return (
-    <section aria-label="Tasks">
-      <h2>Tasks</h2>
-      <form onSubmit={add}>
-        <label>
-          New task <input value={title} onChange={(e) => setTitle(e.target.value)} maxLength={200} required />
-        </label>
-        <button type="submit">Add</button>
-      </form>
-      {tasks.length === 0 ? (
-        <p>No tasks yet.</p>
-      ) : (
-        <ul>
-          {tasks.map((task) => (
-            <li key={task.id} className={task.completed ? "done" : undefined}>
-              <label>
-                <input type="checkbox" checked={task.completed} onChange={() => toggle(task)} />
-                <span>{task.title}</span>
-              </label>
-              <button type="button" onClick={() => remove(task)} aria-label={`Delete ${task.title}`}>
-                Delete
-              </button>
-            </li>
-          ))}
-        </ul>
-      )}
-    </section>
   );
 }
 

@@ -63,10 +63,22 @@ export function apiClient(apiUrl, userId, token) {
     return data;
   }
   return {
-    listTasks: () => call("GET", "/tasks"),
-    addTask: (title) => call("POST", "/tasks", { title }),
-    toggleTask: (id) => call("PATCH", `/tasks/${id}/complete`),
-    deleteTask: (id) => call("DELETE", `/tasks/${id}`),
+    // Lists: the Inbox (`inbox: true`) holds the tasks without a list (`list_id: null`).
+    listLists: () => call("GET", "/lists"),
+    addList: (name) => call("POST", "/lists", { name }),
+    // One list's tasks, its subtasks at every level included: `list` is a list's id or "inbox".
+    listTasks: (list) => call("GET", `/tasks?list=${encodeURIComponent(list)}`),
+    // No `listId`: the Inbox. A subtask (`parentId`) goes to its parent's list.
+    addTask: (title, { listId, parentId } = {}) =>
+      call("POST", "/tasks", {
+        title,
+        ...(listId === undefined ? {} : { list_id: listId }),
+        ...(parentId === undefined ? {} : { parent_id: parentId }),
+      }),
+    // The state the user chose, not a toggle, so a stale page cannot undo a completion; completing a
+    // task completes its open subtasks too.
+    setCompleted: (id, completed) => call("PATCH", `/tasks/${id}/complete`, { completed }),
+    deleteTask: (id) => call("DELETE", `/tasks/${id}`), // to the trash, with its subtasks
     chat: (message, conversationId) =>
       call("POST", "/chat", conversationId ? { message, conversation_id: conversationId } : { message }),
   };
