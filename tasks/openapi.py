@@ -97,3 +97,15 @@ INCLUDE = OpenApiParameter(
 TASK_OR_TREE = PolymorphicProxySerializer(
     component_name="TaskOrTree", serializers=[TaskSerializer, TaskTreeSerializer], resource_type_field_name=None
 )
+
+
+def _move_to(side: str) -> Any:
+    return inline_serializer(
+        name=f"Move{side.title()}",
+        fields={side: serializers.IntegerField(min_value=1, max_value=2**63 - 1, help_text=f"Just {side} this task.")},
+    )
+
+
+MOVE_BODY = PolymorphicProxySerializer(
+    component_name="Move", serializers=[_move_to("before"), _move_to("after")], resource_type_field_name=None
+)  # fmt: skip

@@ -242,6 +242,18 @@ class ExportedTaskSerializer(TaskSerializer):
         fields = [*TaskSerializer.Meta.fields, LIST_COLUMN]
 
 
+class MoveSerializer(RejectUnknownFieldsMixin, serializers.Serializer):
+    """The body of POST …/move: exactly one of before and after, a task id."""
+
+    before = StrictIntegerField(required=False, min_value=1, max_value=2**63 - 1, help_text="Just before this task.")
+    after = StrictIntegerField(required=False, min_value=1, max_value=2**63 - 1, help_text="Just after this task.")
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        if len(attrs) != 1:
+            raise ValidationError({"non_field_errors": ["Give exactly one of before and after."]})
+        return attrs
+
+
 class ImportItemSerializer(ExportedTaskSerializer):
     """A task from an export: its other read-only fields are ignored, but created_at and completed_at are kept, and
     `id` is what another row's parent_id refers to (ids of lists and tasks do not travel between users)."""

@@ -33,6 +33,7 @@ from tasks.openapi import (
     IF_MATCH,
     INCLUDE,
     LIST_RESPONSE,
+    MOVE_BODY,
     NOT_FOUND,
     PAGINATION_PARAMS,
     SYNC_PARAM,
@@ -47,6 +48,7 @@ from tasks.serializers import (
     BulkCreateSerializer,
     BulkUpdateSerializer,
     CompletionSerializer,
+    MoveSerializer,
     TagRenameSerializer,
     TaskSerializer,
     etag_versions,
@@ -179,6 +181,18 @@ LIST_PARAMS = LIST_FILTERS | {*PARAMS, "updated_since"}
         examples=[OpenApiExample("Complete it", value={"completed": True}, request_only=True)],
         responses={200: TaskSerializer, 400: VALIDATION_ERROR, **ERRORS, **NOT_FOUND, **CHANGED},
     ),
+    move=extend_schema(
+        summary="Move a task just before or after another (reorder; into that task's list and parent)",
+        description='`{"after": 12}` or `{"before": 12}`: the task goes next to task 12 among its siblings '
+        "(same list, same parent), taking a position between its new neighbours: one row written. Task 12's "
+        "list and parent become the task's (its subtasks follow; the subtask rules of a PATCH apply). When "
+        "no position is left between the two, that level's tasks are numbered 1024 apart again first (their "
+        "updated_at changes, so a sync sees the new order).",
+        parameters=[TASK_ID, IF_MATCH],
+        request=MOVE_BODY,
+        examples=[OpenApiExample("After task 12", value={"after": 12}, request_only=True)],
+        responses={200: TaskSerializer, 400: VALIDATION_ERROR, **ERRORS, **NOT_FOUND, **CHANGED},
+    ),
     restore=extend_schema(
         summary="Restore a deleted task",
         parameters=[TASK_ID],
@@ -280,6 +294,16 @@ class TaskViewSet(CallerMixin, viewsets.GenericViewSet):
             user_id=self.caller_id, task_id=int(pk), completed=body.validated_data.get("completed"),
             if_match=_if_match(request), zone=time_zone(request),
         )  # fmt: skip
+        return _with_etag(task)
+
+    @action(detail=True, methods=["post"])
+    def move(self, request: Request, user_id: str, pk: str) -> Response:
+        body = MoveSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        [(side, anchor_id)] = body.validated_data.items()
+        task = services.task_move(
+            user_id=self.caller_id, task_id=int(pk), side=side, anchor_id=anchor_id, if_match=_if_match(request)
+        )
         return _with_etag(task)
 
     @action(detail=True, methods=["post"])

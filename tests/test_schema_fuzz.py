@@ -41,11 +41,12 @@ def authorization(db) -> Iterator[dict[str, str]]:
 # `next` link and not with offset; a due_at must be a moment after 0001-01-01 UTC. A schema-valid
 # request may get a 400 naming only these; and a 422 when schemathesis reuses an Idempotency-Key
 # for another body.
-# Lists and subtasks: a list's name is unique per user, list_id / parent_id / move_tasks_to must name
-# the user's own list or task (and a subtask its parent's list, at most three levels deep); an import's
-# parent_id names another row of the file, and its `list` a list the user may have, its parent's for a subtask.
+# Lists and subtasks: a list's name is unique per user; list_id, parent_id, move_tasks_to and a move's
+# before or after must name the user's own list or task (and a subtask its parent's list, at most
+# three levels deep); an import's parent_id names another row of the file, and its `list` a list the
+# user may have, its parent's for a subtask.
 BEYOND_THE_SCHEMA = {"recurrence", "ids", "updated_since", "cursor", "due_at", "name", "list_id", "parent_id",
-                     "move_tasks_to", "list"}  # fmt: skip
+                     "move_tasks_to", "list", "before", "after"}  # fmt: skip
 
 
 @pytest.mark.django_db
@@ -67,6 +68,8 @@ def test_every_operation_conforms_to_the_schema(case, authorization):
             case.method,
             case.formatted_path,
             case.query,
+            case.body,
+            case.media_type,
             errors,
         )
 
