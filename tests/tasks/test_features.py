@@ -18,12 +18,13 @@ from icalendar import Calendar
 
 from tasks import services
 from tasks.exceptions import TaskNotFound
-from tasks.models import IdempotencyKey, Task
+from tasks.models import IdempotencyKey, Task, TaskList
 from tests.conftest import USER_A, USER_B
 
 pytestmark = pytest.mark.django_db
 
-TASKS = "/api/user-a/tasks"
+API = "/api/user-a"
+TASKS = f"{API}/tasks"
 
 
 def when(value: str) -> datetime:
@@ -540,10 +541,31 @@ def test_purge_deletes_only_old_tombstones_and_expired_keys(api_a):
 
     call_command("purge_tasks", stdout=out)
 
-    assert "Purged 1 task(s)" in out.getvalue()
+    assert "Purged 1 task(s) and 0 list(s)" in out.getvalue()
     assert "1 expired idempotency key(s)" in out.getvalue()
     assert set(Task.objects.values_list("title", flat=True)) == {"recent", "live", "keyed"}
     assert not IdempotencyKey.objects.exists()
+
+
+def test_purge_deletes_old_lists_in_the_trash_with_their_tasks(api_a):
+    old, recent, _kept = (
+        api_a.post(f"{API}/lists", {"name": name}, format="json").json() for name in ("Old", "New", "Kept")
+    )
+    for task_list in (old, recent):
+        create(api_a, title=f"in {task_list['name']}", list_id=task_list["id"])
+        api_a.delete(f"{API}/lists/{task_list['id']}")
+    long_ago = timezone.now() - timedelta(days=31)
+    TaskList.objects.filter(pk=old["id"]).update(deleted_at=long_ago)
+    Task.objects.filter(list_id=old["id"]).update(deleted_at=long_ago)
+    out = io.StringIO()
+
+    call_command("purge_tasks", stdout=out)
+
+    assert "Purged 1 task(s) and 1 list(s)" in out.getvalue()
+    assert set(TaskList.objects.filter(user_id=USER_A).values_list("name", flat=True)) == {"Inbox", "New", "Kept"}
+    assert set(Task.objects.values_list("title", flat=True)) == {"in New"}
+    assert api_a.post(f"{API}/lists/{recent['id']}/restore").status_code == 200
+    assert [task["title"] for task in api_a.get(TASKS, {"list": recent["id"]}).json()] == ["in New"]
 
 
 # ETags ------------------------------------------------------------------------------------------
