@@ -19,7 +19,7 @@ FRONTEND := examples/frontend
 FRONTEND_STAMP := $(FRONTEND)/node_modules/.installed-$(shell cksum < $(FRONTEND)/package-lock.json | cut -d' ' -f1)
 FRONTEND_PORT ?= 3000
 
-.PHONY: help install run serve frontend frontend-run bench soak test test-sqlite test-postgres lint format clean
+.PHONY: help install run worker serve frontend frontend-run bench soak test test-sqlite test-postgres lint format clean
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-14s %s\n", $$1, $$2}'
@@ -33,7 +33,7 @@ $(STAMP): requirements.txt
 
 install: $(STAMP) ## Create .venv and install the pinned requirements
 
-run: install ## Migrate, seed demo data, print a curl line and start the dev server
+run: install ## Migrate, seed demo data, print a curl line and start the dev server (and the worker beside it)
 	$(PY) manage.py migrate --noinput
 	$(PY) manage.py seed_demo --users 3 --tasks-per-user 5 --lists
 	@token=$$($(PY) manage.py mint_token demo-user-1 --ttl 86400 2>/dev/null) && \
@@ -41,7 +41,11 @@ run: install ## Migrate, seed demo data, print a curl line and start the dev ser
 	  printf '  curl -X POST -H "Authorization: Bearer %s" -H "Content-Type: application/json" -d '"'"'{"title": "Buy milk"}'"'"' http://$(HOST):$(PORT)/api/demo-user-1/tasks\n' "$$token" && \
 	  printf '  curl -X POST -H "Authorization: Bearer %s" -H "Content-Type: application/json" -d '"'"'{"message": "add a task to buy milk"}'"'"' http://$(HOST):$(PORT)/api/demo-user-1/chat\n' "$$token" && \
 	  printf 'API docs: http://$(HOST):$(PORT)/api/docs/   Admin: http://$(HOST):$(PORT)/admin/ (python manage.py createsuperuser)\n\n'
-	$(PY) manage.py runserver $(HOST):$(PORT)
+	@$(PY) manage.py worker & worker=$$!; trap 'kill $$worker 2>/dev/null' EXIT INT TERM; \
+	  $(PY) manage.py runserver $(HOST):$(PORT)
+
+worker: install ## The background worker: relays the events to NATS JetStream (EVENTS_URL), prunes old ones
+	$(PY) manage.py worker
 
 serve: install ## Production server (gunicorn) on $HOST:$PORT, after migrations and collectstatic
 	DJANGO_DEBUG=$${DJANGO_DEBUG:-false} $(PY) manage.py migrate --noinput

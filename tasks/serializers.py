@@ -287,3 +287,4 @@ class TagRenameSerializer(serializers.Serializer):
 
 
 _render = _renderer(TASK_FIELDS)
+render_task = _render  # a task as the API renders it, for those who need no serializer (its events)

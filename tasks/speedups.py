@@ -193,6 +193,15 @@ def update_returning(tasks: QuerySet[Task], values: Mapping[str, Any]) -> Task |
     """`tasks.update(**values)` with RETURNING: one statement, one round trip, atomic by itself, and the
     row it answers (with its tag names) is the one this statement wrote (PostgreSQL and SQLite >= 3.35).
     The first row written, or None when none matched."""
+    return next(_updated(tasks, values), None)
+
+
+def updated(tasks: QuerySet[Task], values: Mapping[str, Any]) -> list[Task]:
+    """`tasks.update(**values)`, answering the rows it wrote, as update_returning does (for their events)."""
+    return list(_updated(tasks, values))
+
+
+def _updated(tasks: QuerySet[Task], values: Mapping[str, Any]) -> Iterator[Task]:
     alias = tasks.db
     query = cast(UpdateQuery, tasks.query.chain(UpdateQuery))  # chain(klass) returns a klass; the stubs say Query
     query.add_update_values(dict(values))
@@ -200,8 +209,9 @@ def update_returning(tasks: QuerySet[Task], values: Mapping[str, Any]) -> Task |
     try:
         sql, params = query.get_compiler(using=alias).as_sql()
     except EmptyResultSet:  # e.g. an id beyond the integer range: no such task
-        return None
+        return
     # A concrete field is one with a column (Django's definition), so field.column is never None here.
     columns = ", ".join(connection.ops.quote_name(cast(str, field.column)) for field in Task._meta.concrete_fields)
     returning = f"{sql} RETURNING {columns}, {tag_names_sql(alias)} AS tag_names"
-    return _tag_names_decoded(next(tasks_of(Task.objects.using(alias).raw(returning, params)), None))
+    for task in tasks_of(Task.objects.using(alias).raw(returning, params)):
+        yield cast(Task, _tag_names_decoded(task))

@@ -104,6 +104,22 @@ def api_a(client_for: Callable[[str], APIClient]) -> APIClient:
     return client_for(USER_A)
 
 
+# What a change's event costs in statements (events.outbox: one on PostgreSQL, two elsewhere), and the
+# statements a capture counts: a transaction's BEGIN, COMMIT and savepoints are not statements of the write.
+TRANSACTION_CONTROL = ("BEGIN", "COMMIT", "ROLLBACK", "SAVEPOINT", "RELEASE SAVEPOINT")
+
+
+def event_statements() -> int:
+    from django.db import connection
+
+    return 1 if connection.vendor == "postgresql" else 2
+
+
+def statements(captured: Any) -> list[str]:
+    """The SQL of a CaptureQueriesContext, without transaction control."""
+    return [query["sql"] for query in captured.captured_queries if not query["sql"].startswith(TRANSACTION_CONTROL)]
+
+
 class TaskFactory(factory.django.DjangoModelFactory):
     class Meta:
         model = Task

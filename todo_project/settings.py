@@ -77,6 +77,7 @@ INSTALLED_APPS = [
     "todo_project.apps.ProjectConfig",
     "tasks",
     "chat",
+    "events",
     "mcp_server",
     "axes",  # the admin login's lockout
 ]
@@ -290,6 +291,18 @@ SCHEMA_RATE = os.environ.get("SCHEMA_RATE", "60/min")
 # `manage.py purge_tasks` removes them; a repeated Idempotency-Key replays its first response this long.
 TASK_TRASH_DAYS = get_int_from_env("TASK_TRASH_DAYS", 30)
 IDEMPOTENCY_KEY_TTL = timedelta(hours=get_int_from_env("IDEMPOTENCY_KEY_TTL_HOURS", 24))
+
+# Events (the events app): every change is an event in the outbox, written in the change's transaction;
+# EVENTS_SOURCE is their CloudEvents `source`.
+EVENTS_SOURCE = os.environ.get("EVENTS_SOURCE", "/todo-backend")
+# The worker (manage.py worker) relays them to NATS JetStream at EVENTS_URL (unset: they stay in the outbox),
+# into EVENTS_STREAM, on the subjects EVENTS_SUBJECT_PREFIX + task-events / task-updates / reminders.
+EVENTS_URL = os.environ.get("EVENTS_URL", "")
+EVENTS_STREAM = os.environ.get("EVENTS_STREAM", "TODO")
+EVENTS_SUBJECT_PREFIX = os.environ.get("EVENTS_SUBJECT_PREFIX", "")
+EVENTS_POLL_SECONDS = float(os.environ.get("EVENTS_POLL_SECONDS", "0.2"))
+# Published events (all events, without a broker) are deleted this long after.
+EVENTS_RETENTION = timedelta(hours=get_int_from_env("EVENTS_RETENTION_HOURS", 168))
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": ["todo_project.auth.BetterAuthJWTAuthentication"],

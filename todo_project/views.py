@@ -22,6 +22,7 @@ from rest_framework.renderers import JSONRenderer
 from rest_framework.request import Request
 from rest_framework.response import Response
 
+from events import relay
 from todo_project.api import TOO_LARGE
 from todo_project.auth import jwks_cache
 from todo_project.throttling import SchemaRateThrottle
@@ -56,6 +57,15 @@ ReadySerializer = inline_serializer(
     fields={
         "status": serializers.ChoiceField(["ready", "unready"]),
         "checks": serializers.DictField(child=serializers.CharField()),
+        "events": inline_serializer(
+            "EventsBacklog",
+            fields={
+                "pending": serializers.IntegerField(help_text="Events not yet relayed to the broker."),
+                "oldest_seconds": serializers.FloatField(help_text="The oldest one's age (0: none)."),
+            },
+            required=False,
+            help_text="The outbox's backlog (with a reachable database).",
+        ),
     },
 )
 
@@ -74,7 +84,10 @@ def ready(request: Request) -> Response:
     if keys is not None:
         checks["jwks"] = "ok" if keys.ready() else "unreachable"
     healthy = checks["database"] == "ok" and checks["jwks"] != "unreachable"
-    return Response({"status": "ready" if healthy else "unready", "checks": checks}, status=200 if healthy else 503)
+    body: dict[str, object] = {"status": "ready" if healthy else "unready", "checks": checks}
+    if checks["database"] == "ok":  # the events not yet relayed (the API answers without the broker)
+        body["events"] = relay.backlog()
+    return Response(body, status=200 if healthy else 503)
 
 
 ServiceSerializer = inline_serializer(

@@ -10,6 +10,8 @@ from django.db import transaction
 from django.db.models import Exists, OuterRef
 from django.utils import timezone
 
+from tasks import speedups
+from tasks.events import tasks_changed
 from tasks.exceptions import BulkInvalid
 from tasks.models import Task
 from tasks.selectors import task_many
@@ -97,6 +99,7 @@ def inserted(*, user_id: str, rows: Sequence[Row]) -> list[Task]:
             by_names.setdefault(tuple(names), []).append(task.id)
     for names, task_ids in by_names.items():
         task_tags_add(user_id=user_id, task_ids=task_ids, names=names)
+    tasks_changed("created", tasks)
     return tasks
 
 
@@ -121,19 +124,23 @@ def task_bulk_update(
             raise BulkInvalid("ids", missing)
         tasks = Task.objects.filter(pk__in=list(found))
         if action == "complete":
+            done = []
             for task in found.values():
                 if not task.completed:
                     values = completion({"due_at": task.due_at, "recurrence": task.recurrence}, now=now, zone=zone)
-                    task_write(user_id=user_id, task_id=task.id, now=now, values=values)
+                    done.append(task_write(user_id=user_id, task_id=task.id, now=now, values=values, event=False))
+            tasks_changed("completed", [task for task in done if task is not None])  # in one statement
         elif action == "reopen":
-            tasks.filter(completed=True).update(completed=False, completed_at=None, updated_at=now)
+            reopened = {"completed": False, "completed_at": None, "updated_at": now}
+            tasks_changed("updated", speedups.updated(tasks.filter(completed=True), reopened))
         elif action == "delete":
-            tasks.update(deleted_at=now, updated_at=now)  # and their subtasks with them:
-            Task.objects.filter(descendants(found), user_id=user_id, deleted_at=None).update(
-                deleted_at=now, updated_at=now
-            )
+            trashed = {"deleted_at": now, "updated_at": now}
+            tasks_changed("deleted", speedups.updated(tasks, trashed))  # and their subtasks with them:
+            below = Task.objects.filter(descendants(found), user_id=user_id, deleted_at=None)
+            tasks_changed("deleted", speedups.updated(below, trashed))
         elif action == "restore":
-            tasks.update(updated_at=now, **RESTORED)
+            restored = speedups.updated(tasks, {"updated_at": now, **RESTORED})
+            tasks_changed("restored", restored)
             parents = tasks.filter(Exists(Task.objects.filter(parent_id=OuterRef("pk"))))
             for task in parents:  # with the subtasks that went to the trash with each
                 subtree_restore(task=task, trashed_at=cast(datetime, found[task.id].deleted_at), now=now)
@@ -141,10 +148,10 @@ def task_bulk_update(
             if over := _over_the_tag_limit(ids, names):
                 raise BulkInvalid("ids", over)
             task_tags_add(user_id=user_id, task_ids=list(found), names=names)
-            tasks.update(updated_at=now)
+            tasks_changed("updated", speedups.updated(tasks, {"updated_at": now}))
         elif action == "untag" and names:
             task_tags_remove(task_ids=list(found), names=names)
-            tasks.update(updated_at=now)
+            tasks_changed("updated", speedups.updated(tasks, {"updated_at": now}))
         elif action not in {"tag", "untag"}:
             raise ValueError(f"Unknown bulk action {action!r}")
     by_id = {task.id: task for task in task_many(ids=ids)}

@@ -10,6 +10,8 @@ from django.db import IntegrityError, transaction
 from django.db.models import Q
 from django.utils import timezone
 
+from tasks import speedups
+from tasks.events import lists_changed, tasks_changed
 from tasks.exceptions import ListNotFound
 from tasks.models import Task, TaskList
 from tasks.services.tasks import trash_cutoff
@@ -28,7 +30,9 @@ def inbox(*, user_id: str) -> TaskList:
         return found
     try:
         with transaction.atomic():
-            return TaskList.objects.create(user_id=user_id, name=INBOX_NAME, inbox=True, position=-1)
+            made = TaskList.objects.create(user_id=user_id, name=INBOX_NAME, inbox=True, position=-1)
+            lists_changed("created", [made])
+            return made
     except IntegrityError:
         return TaskList.objects.get(user_id=user_id, inbox=True)
 
@@ -42,7 +46,9 @@ def list_create(
         if TaskList.objects.filter(user_id=user_id, deleted_at=None).count() >= MAX_LISTS_PER_USER:
             raise ValidationError({"name": [f"At most {MAX_LISTS_PER_USER} lists per user."]})
         now = timezone.now()
-        return _saved(TaskList(user_id=user_id, created_at=now, updated_at=now, **values))
+        made = _saved(TaskList(user_id=user_id, created_at=now, updated_at=now, **values))
+        lists_changed("created", [made])
+        return made
 
 
 def lists_by_name(*, user_id: str, names: Iterable[str]) -> tuple[dict[str, int | None], dict[str, list[str]]]:
@@ -82,7 +88,8 @@ def list_update(*, user_id: str, list_id: int, **changes: Any) -> TaskList:
         for name, value in values.items():
             setattr(task_list, name, value)
         task_list.updated_at = timezone.now()
-        return _saved(task_list)
+        lists_changed("updated", [_saved(task_list)])
+        return task_list
 
 
 def list_delete(*, user_id: str, list_id: int, move_tasks_to: int | None = None) -> None:
@@ -101,10 +108,12 @@ def list_delete(*, user_id: str, list_id: int, move_tasks_to: int | None = None)
                 target = list_for_task(user_id=user_id, list_id=move_tasks_to)
             except ValidationError:
                 raise ValidationError({"move_tasks_to": [NO_SUCH_LIST]}) from None
-            tasks.update(list_id=target, updated_at=now)
+            tasks_changed("updated", speedups.updated(tasks, {"list_id": target, "updated_at": now}))
         else:
-            tasks.update(deleted_at=now, updated_at=now)
+            tasks_changed("deleted", speedups.updated(tasks, {"deleted_at": now, "updated_at": now}))
         TaskList.objects.filter(pk=list_id).update(deleted_at=now, updated_at=now)
+        task_list.deleted_at = task_list.updated_at = now
+        lists_changed("deleted", [task_list])
 
 
 def list_restore(*, user_id: str, list_id: int) -> TaskList:
@@ -120,15 +129,20 @@ def list_restore(*, user_id: str, list_id: int) -> TaskList:
             raise ListNotFound(list_id)
         trashed_at, task_list.deleted_at, task_list.updated_at = task_list.deleted_at, None, now
         _saved(task_list)  # a live list of the same name now refuses it
-        Task.objects.filter(user_id=user_id, list_id=list_id, deleted_at=trashed_at).update(
-            deleted_at=None, updated_at=now
-        )
+        lists_changed("restored", [task_list])
+        trashed = Task.objects.filter(user_id=user_id, list_id=list_id, deleted_at=trashed_at)
+        tasks_changed("restored", speedups.updated(trashed, {"deleted_at": None, "updated_at": now}))
     return task_list
 
 
 def list_purge(*, before: datetime) -> int:
-    """Delete for good the lists trashed before `before` (their tasks went to the trash with them)."""
-    return TaskList.objects.filter(deleted_at__lt=before).delete()[1].get(TaskList._meta.label, 0)
+    """Delete for good the lists trashed before `before`, with their events (their tasks went to the
+    trash with them: task_purge first)."""
+    with transaction.atomic():
+        trashed = list(TaskList.objects.select_for_update().filter(deleted_at__lt=before))
+        TaskList.objects.filter(pk__in=[task_list.id for task_list in trashed]).delete()
+        lists_changed("purged", trashed, at=timezone.now())
+    return len(trashed)
 
 
 def _live(*, user_id: str, list_id: int, lock: bool = False) -> TaskList:

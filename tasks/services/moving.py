@@ -6,8 +6,8 @@ and under its parent: the subtree follows, and the subtask rules apply as in any
 a position halfway between its new neighbours, which writes one row. Only when no integer is left
 between them (every task starts at position 0, so the first move in a list finds none) are the
 siblings spread out again GAP apart: one pass over that sibling group, its rows written in batches,
-each with a new updated_at so that a sync sees the new order. The task's own write goes through
-task_update, so If-Match, timestamps and the list and parent rules live there once.
+each with a new updated_at (and an event) so that a sync sees the new order. The task's own write goes
+through task_update, so If-Match, timestamps and the list and parent rules live there once.
 """
 
 from collections.abc import Collection
@@ -18,8 +18,10 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 
+from tasks.events import tasks_changed
 from tasks.exceptions import TaskNotFound
 from tasks.models import INT32, Task
+from tasks.selectors import task_many
 from tasks.services.tasks import task_update
 
 GAP = 1024  # between siblings after a spread: room for 10 halvings before the next one
@@ -81,4 +83,5 @@ def _spread(*, user_id: str, siblings: list[tuple[int, int]], index: int) -> int
     if (len(siblings) + 1) * GAP > INT32:  # unreachable under the default task quota (10,000 x GAP)
         raise ValidationError({"position": ["Too many tasks at this level to order them."]})
     Task.objects.filter(user_id=user_id).bulk_update(changed, ["position", "updated_at"], batch_size=500)
+    tasks_changed("updated", task_many(ids=[task.id for task in changed]))
     return index * GAP

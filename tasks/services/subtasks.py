@@ -11,8 +11,11 @@ from typing import Any
 from django.core.exceptions import ValidationError
 from django.db.models import Exists, OuterRef
 
+from tasks import speedups
+from tasks.events import tasks_changed
+from tasks.exceptions import TaskNotFound
 from tasks.models import MAX_DEPTH, Task
-from tasks.selectors import descendants
+from tasks.selectors import descendants, storable_id
 
 MAX_SUBTASKS = 100  # direct subtasks of one task
 NO_SUCH_TASK = "No such task."
@@ -27,6 +30,8 @@ def placed(*, user_id: str, task_id: int | None, values: dict[str, Any]) -> dict
     """The write's values with its parent checked and its list settled: a subtask goes to its parent's
     list (given another, a 400); a task moved to another list alone leaves its parent. The parent's row
     stays locked until the transaction ends. `list_id` in `values` is already as stored."""
+    if task_id is not None and not storable_id(task_id):
+        raise TaskNotFound(task_id)  # before any query: SQLite overflows on an id beyond the column
     if values.get("parent_id") is not None:
         return _under_parent(user_id=user_id, task_id=task_id, values=values)
     if "list_id" in values and "parent_id" not in values and task_id is not None:
@@ -77,23 +82,26 @@ def _height(task_id: int) -> int:
 
 def subtree_follows(task: Task, values: dict[str, Any], *, now: datetime) -> None:
     """After a write of `task`: its subtree follows it to its list, to the trash (one deleted_at for
-    all, so they come back together), and into completion. A repeating task that moved on to its next
-    occurrence reopens its subtasks, for the next round."""
-    below = Task.objects.filter(descendants([task.id]), user_id=task.user_id)
+    all, so they come back together), and into completion, each subtask with its event. A repeating task
+    that moved on to its next occurrence reopens its subtasks, for the next round."""
+    below = Task.objects.filter(descendants([task.id]), user_id=task.user_id, deleted_at=None)
     if "list_id" in values:
-        below.filter(deleted_at=None).update(list_id=task.list_id, updated_at=now)
+        tasks_changed("updated", speedups.updated(below, {"list_id": task.list_id, "updated_at": now}))
     if values.get("deleted_at") is not None:
-        below.filter(deleted_at=None).update(deleted_at=values["deleted_at"], updated_at=now)
+        tasks_changed("deleted", speedups.updated(below, {"deleted_at": values["deleted_at"], "updated_at": now}))
     if "completed" in values:
         if task.completed:
-            below.filter(deleted_at=None, completed=False).update(completed=True, completed_at=now, updated_at=now)
+            done = {"completed": True, "completed_at": now, "updated_at": now}
+            tasks_changed("completed", speedups.updated(below.filter(completed=False), done))
         elif task.completed_at is not None:  # moved on to its next occurrence
-            below.filter(deleted_at=None, completed=True).update(completed=False, completed_at=None, updated_at=now)
+            reopened = {"completed": False, "completed_at": None, "updated_at": now}
+            tasks_changed("updated", speedups.updated(below.filter(completed=True), reopened))
 
 
 def subtree_restore(*, task: Task, trashed_at: datetime, now: datetime) -> None:
     """Bring back the subtasks that went to the trash with their (restored) task, the same deleted_at,
     into its list."""
-    Task.objects.filter(descendants([task.id]), user_id=task.user_id, deleted_at=trashed_at).update(
-        deleted_at=None, list_id=task.list_id, updated_at=now
+    trashed = Task.objects.filter(descendants([task.id]), user_id=task.user_id, deleted_at=trashed_at)
+    tasks_changed(
+        "restored", speedups.updated(trashed, {"deleted_at": None, "list_id": task.list_id, "updated_at": now})
     )

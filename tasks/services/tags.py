@@ -7,6 +7,8 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 
+from tasks import speedups
+from tasks.events import tag_changed, tasks_changed
 from tasks.models import Tag, Task
 from tasks.selectors import tag_get
 from tasks.services.quotas import tag_room
@@ -35,9 +37,10 @@ def task_tags_set(*, user_id: str, task_id: int, names: Sequence[str]) -> None:
         task_tags_add(user_id=user_id, task_ids=[task_id], names=names)
 
 
-def _touch_tagged(tag: Tag, now: datetime) -> None:
-    """A tag's tasks change when it is renamed or deleted: bump them so sync clients see it."""
-    Task.objects.filter(pk__in=TaskTag.objects.filter(tag=tag).values("task_id")).update(updated_at=now)
+def _touch(task_ids: list[int], now: datetime) -> None:
+    """A tag's tasks change when it is renamed or deleted: bump them so sync clients see it, each with
+    its event (after the change, so that their tags are the new ones)."""
+    tasks_changed("updated", speedups.updated(Task.objects.filter(pk__in=task_ids), {"updated_at": now}))
 
 
 def tag_rename(*, user_id: str, name: str, new_name: str) -> Tag:
@@ -50,15 +53,17 @@ def tag_rename(*, user_id: str, name: str, new_name: str) -> Tag:
     if new_name == tag.name:
         return tag
     with transaction.atomic():
-        _touch_tagged(tag, timezone.now())
+        old_name, task_ids = tag.name, list(TaskTag.objects.filter(tag=tag).values_list("task_id", flat=True))
         target = Tag.objects.filter(user_id=user_id, name=new_name).first()
         if target is None:
             tag.name = new_name
             tag.save(update_fields=["name"])
-            return tag
-        task_ids = TaskTag.objects.filter(tag=tag).values_list("task_id", flat=True)
-        TaskTag.objects.bulk_create([TaskTag(task_id=i, tag_id=target.id) for i in task_ids], ignore_conflicts=True)
-        tag.delete()
+            target = tag
+        else:
+            TaskTag.objects.bulk_create([TaskTag(task_id=i, tag_id=target.id) for i in task_ids], ignore_conflicts=True)
+            tag.delete()
+        tag_changed("renamed", user_id=user_id, name=old_name, new_name=new_name)
+        _touch(task_ids, timezone.now())
         return target
 
 
@@ -66,5 +71,7 @@ def tag_delete(*, user_id: str, name: str) -> None:
     """Remove a tag from every task of the user and forget it."""
     tag = tag_get(user_id=user_id, name=name)
     with transaction.atomic():
-        _touch_tagged(tag, timezone.now())
+        task_ids = list(TaskTag.objects.filter(tag=tag).values_list("task_id", flat=True))
         tag.delete()
+        tag_changed("deleted", user_id=user_id, name=tag.name)
+        _touch(task_ids, timezone.now())

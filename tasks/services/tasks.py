@@ -1,7 +1,8 @@
 """Writes of one task: create, update (completion included), toggle or set completion, delete, restore, and the
 purge of the trash.
 
-Every change of a task goes through `task_write`, one UPDATE scoped by the owner."""
+Every change of a task goes through `task_write`, one UPDATE scoped by the owner, and its event
+(tasks.events) with it, in one transaction."""
 
 from collections.abc import Collection, Mapping, Sequence
 from contextlib import nullcontext
@@ -15,6 +16,7 @@ from django.db.models import Case, F, OuterRef, Q, Subquery, Value, When
 from django.utils import timezone
 
 from tasks import speedups
+from tasks.events import tasks_changed, written_kind
 from tasks.exceptions import TaskChanged, TaskNotFound
 from tasks.models import Task, TaskList
 from tasks.recurrence import next_occurrence
@@ -48,8 +50,8 @@ def task_create(
     parent_id: int | None = None,
     zone: ZoneInfo = UTC,
 ) -> Task:
-    """Create a task: a COUNT for the quota and one INSERT (plus the tag links when it has tags, and checks of
-    its list and parent)."""
+    """Create a task: a COUNT for the quota, one INSERT and its event (plus the tag links when it has tags,
+    and checks of its list and parent)."""
     values = clean_values(
         {"title": title, "description": description, "completed": completed, "priority": priority,
          "tags": list(tags), "due_at": due_at, "recurrence": recurrence, "position": position, "list_id": list_id,
@@ -59,7 +61,7 @@ def task_create(
     names = values.pop("tags")
     now = timezone.now()
     task_room(user_id=user_id, adding=1)
-    with transaction.atomic() if names or list_id is not None or parent_id is not None else nullcontext():
+    with transaction.atomic():
         values["list_id"] = list_for_task(user_id=user_id, list_id=values["list_id"])
         if values["list_id"] is None and parent_id is not None:
             del values["list_id"]  # no list given: the parent's
@@ -69,7 +71,8 @@ def task_create(
         )
         if names:
             task_tags_add(user_id=user_id, task_ids=[task.id], names=names)
-    cast("TaggedTask", task).tag_names = names
+        cast("TaggedTask", task).tag_names = names
+        tasks_changed("created", [task])
     return task
 
 
@@ -109,14 +112,12 @@ def task_update(
             if if_match is not None and task.updated_at not in if_match:
                 raise TaskChanged(task_id)
             return task
+        if names is not None:  # first, so that the row written (and its event) has them
+            task_tags_set(user_id=user_id, task_id=task_id, names=names)
         written = task_write(user_id=user_id, task_id=task_id, now=now, if_match=if_match, values=values)
-        if written is None:
+        if written is None:  # nothing of it stays: the transaction ends with this exception
             raise task_missing(user_id=user_id, task_id=task_id, if_match=if_match)
-        task = written
-        if names is not None:
-            task_tags_set(user_id=user_id, task_id=task.id, names=names)
-            cast("TaggedTask", task).tag_names = names
-    return task
+    return written
 
 
 def _depends_on_current(values: Mapping[str, Any]) -> bool:
@@ -223,11 +224,16 @@ def trash_cutoff(now: datetime | None = None) -> datetime:
 
 
 def task_purge(*, before: datetime) -> int:
-    """Delete for good the tasks trashed before `before`; return how many."""
-    deleted = 0
-    while ids := list(Task.objects.filter(deleted_at__lt=before).values_list("id", flat=True)[:1000]):
-        deleted += Task.objects.filter(pk__in=ids).delete()[1].get(Task._meta.label, 0)
-    return deleted
+    """Delete for good the tasks trashed before `before`, a thousand at a time, each batch with its
+    events (the task as it was); return how many."""
+    deleted, trashed = 0, Task.objects.filter(deleted_at__lt=before)
+    while True:
+        with transaction.atomic():
+            batch = list(trashed.select_for_update().annotate(tag_names=speedups.tag_names()).order_by("id")[:1000])
+            if not batch:
+                return deleted
+            deleted += trashed.filter(pk__in=[task.id for task in batch]).delete()[1].get(Task._meta.label, 0)
+            tasks_changed("purged", batch, at=timezone.now())
 
 
 def completion(task: Mapping[str, Any], *, now: datetime, zone: ZoneInfo) -> dict[str, Any]:
@@ -267,17 +273,23 @@ def task_missing(*, user_id: str, task_id: int, if_match: Collection[datetime] |
 def task_write(
     *, user_id: str, task_id: int, now: datetime, values: Mapping[str, Any],
     if_match: Collection[datetime] | None = None, live: bool = True, condition: Q | None = None,
-    subtree: bool = True,
+    subtree: bool = True, event: bool = True,
 ) -> Task | None:  # fmt: skip
-    """The one UPDATE of a task (live, or in the trash), bumping updated_at: the task as written, or None
-    when no row of this user matched (the id, `condition` or `if_match`). Its subtree follows a move,
-    a deletion or a completion (`subtree`: unless the caller knows it has none)."""
+    """The one UPDATE of a task (live, or in the trash), bumping updated_at, and its event: the task as
+    written, or None when no row of this user matched (the id, `condition` or `if_match`). Its subtree
+    follows a move, a deletion or a completion (`subtree`: unless the caller knows it has none). `event`:
+    unless the caller records the task's event itself (a bulk write, all its events in one statement)."""
     tasks = Task.objects.filter(condition or Q(), pk=task_id, user_id=user_id, deleted_at__isnull=live)
     if if_match is not None:
         tasks = tasks.filter(updated_at__in=list(if_match))
-    task = speedups.update_returning(tasks, {"updated_at": now, **values})
-    if task is not None and subtree and FOLLOWED.intersection(values):
-        subtree_follows(task, dict(values), now=now)  # in the caller's transaction, where it has one
+    with transaction.atomic(savepoint=False):  # the caller's, where it has one: a failure here ends it
+        task = speedups.update_returning(tasks, {"updated_at": now, **values})
+        if task is None:
+            return None
+        if event:
+            tasks_changed(written_kind(values, task), [task])
+        if subtree and FOLLOWED.intersection(values):
+            subtree_follows(task, dict(values), now=now)
     return task
 
 

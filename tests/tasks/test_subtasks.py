@@ -6,10 +6,11 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from tasks.models import MAX_DEPTH, Task
-from tests.conftest import USER_B
+from tests.conftest import USER_B, event_statements, statements
 
 pytestmark = pytest.mark.django_db
 TASKS = "/api/user-a/tasks"
+LISTS = "/api/user-a/lists"
 
 
 def add(api, title, **extra):
@@ -166,8 +167,10 @@ def test_a_task_without_subtasks_toggles_and_deletes_in_one_statement(api_a, tre
         api_a.patch(f"{TASKS}/{leaf['id']}/complete")
     with CaptureQueriesContext(connection) as deleted:
         api_a.delete(f"{TASKS}/{leaf['id']}")
-    assert [q["sql"].split()[0] for q in toggled] == ["UPDATE"]
-    assert [q["sql"].split()[0] for q in deleted] == ["UPDATE"]
+    for captured in (toggled, deleted):
+        update, *event = statements(captured)
+        assert update.startswith("UPDATE")
+        assert len(event) == event_statements()  # and its event
 
 
 def test_the_parent_filter(api_a, tree):
@@ -205,3 +208,16 @@ def test_subtasks_per_task_are_limited(api_a, monkeypatch):
     response = api_a.post(TASKS, {"title": "three", "parent_id": parent["id"]}, format="json")
     assert response.status_code == 400
     assert response.json() == {"parent_id": ["At most 2 subtasks per task."]}
+
+
+@pytest.mark.parametrize("field", ["parent_id", "list_id"])
+def test_a_move_of_an_id_beyond_the_column_is_no_such_task(api_a, field):
+    target = (
+        add(api_a, "parent")["id"]
+        if field == "parent_id"
+        else api_a.post(LISTS, {"name": "L"}, format="json").json()["id"]
+    )
+
+    response = api_a.patch(f"{TASKS}/{2**63}", {field: target}, format="json")
+
+    assert response.status_code == 404, response.json()

@@ -1,0 +1,68 @@
+import signal
+import time
+
+from django.conf import settings
+from django.core.management.base import BaseCommand
+
+from events import relay
+from events.brokers import NatsPublisher
+
+PRUNE_EVERY_SECONDS = 3600
+
+
+class Command(BaseCommand):
+    help = (
+        "The background worker: relay the outbox's events to NATS JetStream (EVENTS_URL) and prune old ones. "
+        "Stops on SIGINT or SIGTERM after the round under way."
+    )
+
+    def add_arguments(self, parser):
+        parser.add_argument("--once", action="store_true", help="Relay all that is pending, prune, and stop.")
+
+    def handle(self, *args, once: bool, **options):
+        stopping: list[bool] = []
+        for signum in (signal.SIGINT, signal.SIGTERM):
+            signal.signal(signum, lambda *_: stopping.append(True))
+        if not settings.EVENTS_URL:
+            self.stdout.write("EVENTS_URL is not set: events stay in the outbox (nothing to relay).")
+        else:
+            self.stdout.write(f"Relaying events to {settings.EVENTS_STREAM} at {_host(settings.EVENTS_URL)}.")
+        if once:
+            published = self.relay_all() if settings.EVENTS_URL else 0
+            self.stdout.write(f"Published {published} event(s); pruned {relay.prune()}.")
+            return
+        while not stopping:  # an hour at a time: prune, then relay (or wait) until the next pruning
+            if count := relay.prune():
+                self.stdout.write(f"Pruned {count} old event(s).")
+            until = time.monotonic() + PRUNE_EVERY_SECONDS
+
+            def stop(until: float = until) -> bool:
+                return bool(stopping) or time.monotonic() >= until
+
+            if settings.EVENTS_URL:
+                relay.run(publisher, poll=settings.EVENTS_POLL_SECONDS, stop=stop)
+            else:
+                while not stop():
+                    time.sleep(0.5)
+        self.stdout.write("Stopped.")
+
+    def relay_all(self) -> int:
+        """Rounds until nothing is pending, with progress."""
+        broker, published = publisher(), 0
+        try:
+            while count := relay.relay_round(broker):
+                published += count
+                self.stdout.write(f"  {published} published, {relay.backlog()['pending']} pending")
+        finally:
+            broker.close()
+        return published
+
+
+def publisher() -> NatsPublisher:
+    return NatsPublisher(settings.EVENTS_URL, stream=settings.EVENTS_STREAM, prefix=settings.EVENTS_SUBJECT_PREFIX)
+
+
+def _host(url: str) -> str:
+    """The URL without its credentials, if it has any."""
+    scheme, _, rest = url.rpartition("://")
+    return f"{scheme}://{rest.rpartition('@')[2]}" if scheme else rest.rpartition("@")[2]

@@ -1,0 +1,272 @@
+"""The relay against the real NATS JetStream on 127.0.0.1:4222 (each test on a stream and subjects of its
+own): order, exactly-once storage by message id, a broker that is down, two workers, a worker killed."""
+
+import asyncio
+import json
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+import uuid
+from pathlib import Path
+
+import nats
+import pytest
+from django.core.management import call_command
+from django.db import connection
+from django.utils import timezone
+
+from events import relay
+from events.brokers import NatsPublisher
+from events.models import Event
+from tasks import services
+from tests.conftest import USER_A, USER_B
+
+NATS_URL = os.environ.get("TEST_NATS_URL", "nats://127.0.0.1:4222")
+ROOT = Path(__file__).resolve().parents[2]
+pytestmark = pytest.mark.django_db
+
+
+class Stream:
+    """A JetStream stream of this test's own, and what it stored."""
+
+    def __init__(self) -> None:
+        tag = uuid.uuid4().hex[:10]
+        self.name, self.prefix = f"TEST_{tag}", f"test{tag}."
+
+    def publisher(self, url: str = NATS_URL) -> NatsPublisher:
+        return NatsPublisher(url, stream=self.name, prefix=self.prefix, timeout=2)
+
+    def messages(self) -> list[tuple[str, str, dict]]:
+        """(topic, message id, the CloudEvent) of each stored message, in the stream's order."""
+
+        async def read() -> list[tuple[str, str, dict]]:
+            client = await nats.connect(NATS_URL)
+            try:
+                jetstream = client.jetstream()
+                count = (await jetstream.stream_info(self.name)).state.messages
+                stored = [await jetstream.get_msg(self.name, seq) for seq in range(1, count + 1)]
+            finally:
+                await client.close()
+            return [(m.subject.removeprefix(self.prefix), m.headers["Nats-Msg-Id"], json.loads(m.data)) for m in stored]
+
+        return asyncio.run(read())
+
+    def delete(self) -> None:
+        async def drop() -> None:
+            client = await nats.connect(NATS_URL)
+            try:
+                await client.jetstream().delete_stream(self.name)
+            except nats.js.errors.NotFoundError:
+                pass
+            finally:
+                await client.close()
+
+        asyncio.run(drop())
+
+
+@pytest.fixture
+def stream(settings):
+    made = Stream()
+    settings.EVENTS_URL, settings.EVENTS_STREAM, settings.EVENTS_SUBJECT_PREFIX = NATS_URL, made.name, made.prefix
+    yield made
+    made.delete()
+
+
+def test_events_go_to_their_topics_in_each_users_order_and_are_marked(stream):
+    task = services.task_create(user_id=USER_A, title="Milk")
+    services.task_create(user_id=USER_B, title="Theirs")
+    services.task_toggle(user_id=USER_A, task_id=task.id)
+    publisher = stream.publisher()
+    try:
+        assert relay.relay_round(publisher) == 3
+        assert relay.relay_round(publisher) == 0
+    finally:
+        publisher.close()
+
+    stored = stream.messages()
+    assert not Event.objects.filter(published_at=None).exists()
+    mine = [(topic, event["type"], int(event["sequence"])) for topic, _, event in stored if event["userid"] == USER_A]
+    assert mine == [("task-events", "todo.task.created", 1), ("task-updates", "todo.task.created", 1),
+                    ("task-events", "todo.task.completed", 2), ("task-updates", "todo.task.completed", 2)]  # fmt: skip
+    first = Event.objects.get(user_id=USER_A, sequence=1)
+    assert {message_id for _, message_id, event in stored if event["id"] == str(first.id)} == {
+        f"{first.id}:task-events", f"{first.id}:task-updates"}  # fmt: skip
+    assert stored[0][2]["data"]["task_data"]["title"] in {"Milk", "Theirs"}
+
+
+def test_a_list_event_goes_to_task_updates_only(stream):
+    services.lists.inbox(user_id=USER_A)
+    publisher = stream.publisher()
+    try:
+        relay.relay_round(publisher)
+    finally:
+        publisher.close()
+
+    assert [(topic, event["type"]) for topic, _, event in stream.messages()] == [("task-updates", "todo.list.created")]
+
+
+def test_publishing_again_what_the_broker_stored_stores_nothing_more(stream):
+    services.task_create(user_id=USER_A, title="once")
+    publisher = stream.publisher()
+    try:
+        relay.relay_round(publisher)
+        Event.objects.update(published_at=None)  # as if the relay died before marking them
+        assert relay.relay_round(publisher) == 1
+    finally:
+        publisher.close()
+
+    assert len(stream.messages()) == 2  # one per topic, not two
+
+
+def test_with_the_broker_down_writes_go_on_and_the_backlog_drains_when_it_is_back(stream, api_a, settings, monkeypatch):
+    settings.EVENTS_URL = "nats://127.0.0.1:1"  # nothing listens there
+    with pytest.raises(Exception):  # noqa: B017, PT011 - whatever nats-py raises for a refused connection
+        stream.publisher("nats://127.0.0.1:1")
+
+    def no_broker_in_a_request(*args, **kwargs):
+        raise AssertionError("a request waited on the broker")
+
+    with monkeypatch.context() as patched:
+        patched.setattr(nats, "connect", no_broker_in_a_request)
+        for title in ("a", "b", "c"):
+            assert api_a.post(f"/api/{USER_A}/tasks", {"title": title}, format="json").status_code == 201
+    ready = api_a.get("/health/ready").json()
+    assert ready["events"]["pending"] == 3
+    assert ready["events"]["oldest_seconds"] >= 0
+
+    settings.EVENTS_URL = NATS_URL
+    call_command("worker", "--once", stdout=open(os.devnull, "w"))  # noqa: SIM115
+
+    assert api_a.get("/health/ready").json()["events"] == {"pending": 0, "oldest_seconds": 0.0}
+    assert len(stream.messages()) == 6
+
+
+def test_a_failure_mid_batch_keeps_the_rest_for_later_in_order(stream):
+    for title in ("a", "b", "c"):
+        services.task_create(user_id=USER_A, title=title)
+    real = stream.publisher()
+
+    class FailsOnTheFifth:
+        calls = 0
+
+        def publish(self, topic, payload, *, message_id):
+            self.calls += 1
+            if self.calls == 5:
+                raise TimeoutError
+            return real.publish(topic, payload, message_id=message_id)
+
+    try:
+        assert relay.relay_round(FailsOnTheFifth()) == 2
+        assert list(Event.objects.filter(published_at=None).values_list("sequence", flat=True)) == [3]
+        assert relay.relay_round(real) == 1
+    finally:
+        real.close()
+
+    sequences = [int(event["sequence"]) for topic, _, event in stream.messages() if topic == "task-events"]
+    assert sequences == [1, 2, 3]
+
+
+def test_prune_keeps_what_is_recent_and_what_a_broker_has_not_taken(settings):
+    for title in ("old", "new"):
+        services.task_create(user_id=USER_A, title=title)
+    old, new = Event.objects.order_by("sequence")
+    long_ago = timezone.now() - settings.EVENTS_RETENTION - timezone.timedelta(hours=1)
+    Event.objects.filter(pk=old.pk).update(time=long_ago)
+
+    settings.EVENTS_URL = NATS_URL
+    assert relay.prune() == 0  # not published yet
+    Event.objects.filter(pk=old.pk).update(published_at=long_ago)
+    assert relay.prune() == 1
+    settings.EVENTS_URL = ""
+    Event.objects.filter(pk=new.pk).update(time=long_ago)
+    assert relay.prune() == 1  # without a broker, by age
+    services.task_create(user_id=USER_A, title="after")
+    assert Event.objects.get().sequence == 3  # numbers are never given again
+
+
+@pytest.mark.skipif("connection.vendor != 'postgresql'")  # one worker at a time on SQLite
+@pytest.mark.django_db(transaction=True)
+def test_two_workers_never_relay_one_event_twice(stream):
+    users = [f"user-{n}" for n in range(6)]
+    for user_id in users:
+        for n in range(10):
+            services.task_create(user_id=user_id, title=f"t{n}")
+    duplicates, errors = [], []
+
+    def work():
+        publisher = stream.publisher()
+
+        class Counting:
+            def publish(self, topic, payload, *, message_id):
+                stored = publisher.publish(topic, payload, message_id=message_id)
+                if not stored:
+                    duplicates.append(message_id)
+                return stored
+
+        try:
+            while relay.relay_round(Counting()):
+                pass
+        except Exception as exc:  # reported below
+            errors.append(exc)
+        finally:
+            publisher.close()
+            connection.close()
+
+    workers = [threading.Thread(target=work) for _ in range(2)]
+    for worker in workers:
+        worker.start()
+    for worker in workers:
+        worker.join()
+
+    assert (errors, duplicates) == ([], [])
+    assert len(stream.messages()) == 6 * 10 * 2
+    assert not Event.objects.filter(published_at=None).exists()
+
+
+@pytest.mark.skipif("connection.vendor != 'postgresql'")  # the worker process needs the test database
+@pytest.mark.django_db(transaction=True)
+def test_a_worker_killed_mid_batch_loses_nothing_and_stores_nothing_twice(stream):
+    for n in range(30):
+        services.task_create(user_id=f"user-{n % 3}", title=f"t{n}")
+    services.task_create_many(user_id=USER_A, items=[{"title": f"bulk {n}"} for n in range(800)])
+    database = connection.settings_dict
+    env = {**os.environ, "DATABASE_URL": f"postgres://{database['USER']}@{database['HOST']}:{database['PORT']}/{database['NAME']}",
+           "EVENTS_URL": NATS_URL, "EVENTS_STREAM": stream.name, "EVENTS_SUBJECT_PREFIX": stream.prefix,
+           "DJANGO_DEBUG": "true", "LOG_LEVEL": "WARNING"}  # fmt: skip
+
+    worker = subprocess.Popen([sys.executable, "manage.py", "worker"], cwd=ROOT, env=env, stdout=subprocess.DEVNULL)
+    try:
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline and len(_stored_ids(stream)) < 300:
+            time.sleep(0.05)
+    finally:
+        worker.send_signal(signal.SIGKILL)
+        worker.wait()
+    assert Event.objects.filter(published_at=None).exists(), "the worker finished before it was killed"
+
+    subprocess.run([sys.executable, "manage.py", "worker", "--once"], cwd=ROOT, env=env, check=True,
+                   stdout=subprocess.DEVNULL, timeout=120)  # fmt: skip
+
+    total = Event.objects.count()
+    ids = _stored_ids(stream)
+    assert len(ids) == len(set(ids)) == total * 2  # each event once on each of its two topics
+    assert not Event.objects.filter(published_at=None).exists()
+
+
+def _stored_ids(stream: Stream) -> list[str]:
+    async def read() -> list[str]:
+        client = await nats.connect(NATS_URL)
+        try:
+            jetstream = client.jetstream()
+            try:
+                count = (await jetstream.stream_info(stream.name)).state.messages
+            except nats.js.errors.NotFoundError:
+                return []
+            return [(await jetstream.get_msg(stream.name, seq)).headers["Nats-Msg-Id"] for seq in range(1, count + 1)]
+        finally:
+            await client.close()
+
+    return asyncio.run(read())
