@@ -25,6 +25,13 @@ from todo_project.api import (
 
 NOT_FOUND = {404: OpenApiResponse(ErrorSerializer, description="No such task for this user")}
 CHANGED = {412: OpenApiResponse(ErrorSerializer, description="If-Match names a version that is no longer current")}
+LOCKED = {
+    409: OpenApiResponse(
+        ErrorSerializer,
+        description="Another request held some of these tasks longer than "
+        "BULK_LOCK_TIMEOUT_MS: nothing written; send it again after Retry-After",
+    )
+}
 # Bulk create, bulk-update, import and export (todo_project/slots.py): bounded per user and per worker.
 HEAVY = {
     429: OpenApiResponse(ErrorSerializer, description="More than API_RATE requests for this user, or another bulk, "

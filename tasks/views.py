@@ -34,6 +34,7 @@ from tasks.openapi import (
     IF_MATCH,
     INCLUDE,
     LIST_RESPONSE,
+    LOCKED,
     MOVE_BODY,
     NOT_FOUND,
     PAGINATION_PARAMS,
@@ -339,7 +340,7 @@ class TaskViewSet(CallerMixin, viewsets.GenericViewSet):
         examples=[OpenApiExample("Tag two tasks", value={"ids": [1, 2], "action": "tag", "tags": ["work"]},
                                  request_only=True)],
         responses={200: inline_serializer("BulkUpdated", {"results": task_changes_schema()}),
-                   400: VALIDATION_ERROR, **ERRORS, **HEAVY},
+                   400: VALIDATION_ERROR, **ERRORS, **HEAVY, **LOCKED},
     )  # fmt: skip
     @action(detail=False, methods=["post"], url_path="bulk-update")
     def bulk_update(self, request: Request, user_id: str) -> Response:

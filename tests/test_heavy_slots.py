@@ -8,9 +8,12 @@ import os
 import subprocess
 import sys
 import threading
-from collections.abc import Callable
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 
 import pytest
+from django.db import connection, transaction
 from django.http import HttpResponseBase
 from rest_framework.test import APIClient
 
@@ -38,9 +41,8 @@ def import_(client: APIClient, user: str) -> HttpResponseBase:
 
 def export(client: APIClient, user: str) -> HttpResponseBase:
     response = client.get(f"/api/{user}/tasks/export")
-    if response.status_code == 200:
+    if response.status_code == 200:  # read to its end, which closes it (the test client's wrapper)
         b"".join(response.streaming_content)  # type: ignore[attr-defined]
-        response.close()
     return response
 
 
@@ -175,14 +177,14 @@ def test_an_export_holds_its_slot_until_its_stream_ends(api_a, two_tasks_each):
     stream = api_a.get(f"/api/{USER_A}/tasks/export")
     assert stream.status_code == 200
     assert_refused(bulk_create(api_a, USER_A), 429)  # the export, not yet read, holds A's slot
-    assert len(json.loads(b"".join(stream.streaming_content))) == 2
-    stream.close()
+    assert len(json.loads(b"".join(stream.streaming_content))) == 2  # read to its end: closed
     assert bulk_create(api_a, USER_A).status_code == 201
 
 
-@pytest.mark.django_db
-def test_an_export_closed_unread_gives_its_slot_back(api_a, two_tasks_each):
+@pytest.mark.django_db(transaction=True)  # closing a response by hand closes the connection (request_finished)
+def test_an_export_closed_unread_gives_its_slot_back(api_a):
     """A client gone before the first byte: the server closes the response without iterating it."""
+    TaskFactory.create_batch(2)
     stream = api_a.get(f"/api/{USER_A}/tasks/export", {"format": "csv"})
     assert_refused(export(api_a, USER_A), 429)
     stream.close()
@@ -243,3 +245,57 @@ def test_a_refusal_is_logged_as_a_warning_not_an_error(api_a, caplog):
     refusals = [record for record in caplog.records if "UserBusy" in record.getMessage()]
     assert [record.levelname for record in refusals] == ["WARNING"]
     assert not [record for record in caplog.records if record.name == "django.request"]
+
+
+postgresql_only = pytest.mark.skipif(connection.vendor != "postgresql", reason="SQLite has no row locks")
+
+
+@contextmanager
+def row_locked(task_id: int) -> Iterator[None]:
+    """Another request (a thread, a connection of its own) holding the task's row until the block ends."""
+    held, done = threading.Event(), threading.Event()
+
+    def hold() -> None:
+        try:
+            with transaction.atomic():
+                Task.objects.select_for_update().filter(pk=task_id).first()
+                held.set()
+                done.wait(timeout=10)  # without a lock timeout the bulk-update waits this long, then succeeds
+        finally:
+            connection.close()
+
+    holder = threading.Thread(target=hold)
+    holder.start()
+    try:
+        assert held.wait(timeout=10)
+        yield
+    finally:
+        done.set()
+        holder.join(timeout=15)
+
+
+@postgresql_only
+@pytest.mark.django_db(transaction=True)
+def test_a_bulk_update_on_rows_another_request_holds_is_a_409_and_writes_nothing(api_a, settings):
+    settings.BULK_LOCK_TIMEOUT_MS = 300
+    tasks = TaskFactory.create_batch(3)
+    with row_locked(tasks[1].id):
+        started = time.monotonic()
+        response = bulk_update(api_a, USER_A)
+        waited = time.monotonic() - started
+        assert response.status_code == 409, response.content
+        assert response["Retry-After"] == "2"
+        assert "again" in response.json()["detail"]
+        assert waited < 5
+        assert not Task.objects.filter(completed=True).exists()
+    with connection.cursor() as cursor:  # the timeout was the transaction's: the connection's is the default
+        cursor.execute("SHOW lock_timeout")
+        assert cursor.fetchone() == ("0",)
+    assert bulk_update(api_a, USER_A).status_code == 200
+    assert Task.objects.filter(completed=True).count() == 2
+
+
+@pytest.mark.django_db
+def test_a_bulk_update_without_contention_runs_on_every_database(api_a, two_tasks_each):
+    assert bulk_update(api_a, USER_A).status_code == 200
+    assert Task.objects.filter(user_id=USER_A, completed=True).count() == 2
