@@ -11,7 +11,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from chat import selectors, services, slots
+from chat import selectors, services
 from chat.serializers import (
     ChatErrorSerializer,
     ChatRequestSerializer,
@@ -20,6 +20,7 @@ from chat.serializers import (
     ConversationSerializer,
 )
 from chat.streaming import event_stream_response
+from todo_project import slots
 from todo_project.api import ERRORS, VALIDATION_ERROR, ErrorSerializer, time_zone, time_zone_parameter
 from todo_project.auth import caller_id
 from todo_project.throttling import ApiRateThrottle, ChatRateThrottle
@@ -62,7 +63,7 @@ class ChatView(APIView):
         body = ChatRequestSerializer(data=request.data)
         body.is_valid(raise_exception=True)
         try:
-            with slots.Turn():
+            with slots.CHAT_TURNS.slot():
                 reply = services.chat_send(user_id=caller_id(request), zone=time_zone(request), **body.validated_data)
         except services.ChatTurnFailed as exc:
             return Response({"detail": exc.detail, "conversation_id": exc.conversation_id}, status=exc.status)
@@ -103,7 +104,7 @@ class ChatStreamView(APIView):
     def post(self, request: Request, user_id: str) -> StreamingHttpResponse:
         body = ChatRequestSerializer(data=request.data)
         body.is_valid(raise_exception=True)
-        with slots.Turn() as turn:  # held until the stream ends or the client goes away
+        with slots.CHAT_TURNS.slot() as turn:  # held until the stream ends or the client goes away
             events = services.chat_stream(user_id=caller_id(request), zone=time_zone(request), **body.validated_data)
             return event_stream_response(turn.stream(_server_sent_events(events)))
 

@@ -34,6 +34,13 @@ class BulkInvalid(Exception):
         self.errors = dict(errors)
 
 
+class TasksLocked(Exception):
+    """Another request holds some of these tasks' rows longer than BULK_LOCK_TIMEOUT_MS; nothing was written (409)."""
+
+    def __init__(self) -> None:
+        super().__init__("Another request is changing some of these tasks. Send this one again in a few seconds.")
+
+
 class IdempotencyKeyReused(Exception):
     """The Idempotency-Key was already used for a different request (HTTP 422)."""
 

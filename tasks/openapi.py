@@ -25,6 +25,22 @@ from todo_project.api import (
 
 NOT_FOUND = {404: OpenApiResponse(ErrorSerializer, description="No such task for this user")}
 CHANGED = {412: OpenApiResponse(ErrorSerializer, description="If-Match names a version that is no longer current")}
+LOCKED = {
+    409: OpenApiResponse(
+        ErrorSerializer,
+        description="Another request held some of these tasks longer than "
+        "BULK_LOCK_TIMEOUT_MS: nothing written; send it again after Retry-After",
+    )
+}
+# Bulk create, bulk-update, import and export (todo_project/slots.py): bounded per user and per worker.
+HEAVY = {
+    429: OpenApiResponse(ErrorSerializer, description="More than API_RATE requests for this user, or another bulk, "
+                         "import or export of this user still running (HEAVY_REQUESTS_PER_USER at once): nothing "
+                         "written; send it again after the Retry-After header's seconds"),
+    503: OpenApiResponse(ErrorSerializer, description="This server runs as many bulk, import and export requests as "
+                         "it can (HEAVY_REQUESTS_PER_WORKER): nothing written, send it again after Retry-After; or "
+                         "the database or Better Auth's JWKS is unreachable"),
+}  # fmt: skip
 TASK_ID = OpenApiParameter("id", int, OpenApiParameter.PATH, description="The task id.")
 IF_MATCH = OpenApiParameter(
     "If-Match", str, OpenApiParameter.HEADER, description="Only if the task is still this version (its ETag)."

@@ -18,8 +18,9 @@ from tasks import exporting, selectors, services
 from tasks.fields import LIST_COLUMN
 from tasks.filters import TaskFilter, task_query
 from tasks.models import Task
-from tasks.openapi import TIME_ZONE
+from tasks.openapi import HEAVY, TIME_ZONE
 from tasks.serializers import ExportedTaskSerializer, ImportItemSerializer, TaskSerializer
+from todo_project import slots
 from todo_project.api import ERRORS, VALIDATION_ERROR, CallerMixin, ErrorSerializer, time_zone
 
 CSV_FLAVOUR = OpenApiParameter(
@@ -76,7 +77,7 @@ class TransferViewSet(CallerMixin, viewsets.GenericViewSet):
                                      description="json (an array of tasks), csv, or ics (iCalendar VTODOs)."),
                     CSV_FLAVOUR],
         responses={(200, "application/json"): ExportedTaskSerializer(many=True), (200, "text/csv"): OpenApiTypes.STR,
-                   (200, "text/calendar"): OpenApiTypes.STR, 400: VALIDATION_ERROR, **ERRORS},
+                   (200, "text/calendar"): OpenApiTypes.STR, 400: VALIDATION_ERROR, **ERRORS, **HEAVY},
     )  # fmt: skip
     @action(detail=False, methods=["get"])
     def export(self, request: Request, user_id: str) -> StreamingHttpResponse:
@@ -87,11 +88,12 @@ class TransferViewSet(CallerMixin, viewsets.GenericViewSet):
         filters = task_query(user_id=self.caller_id, params=request.query_params)
         if not filters.is_valid():
             raise ValidationError(filters.errors)
-        names = selectors.list_names(user_id=self.caller_id)
-        orphans = selectors.task_orphans(filters.qs)  # their parent is not in the file: top-level there
-        tasks = filters.ordered().iterator(chunk_size=500)
-        rows = exporting.started(_exported(task, names, orphans) for task in tasks)  # a failing query: not a cut
-        content = exporting.render(rows, fmt, raw=raw)
+        with slots.HEAVY_REQUESTS.slot(self.caller_id) as slot:  # held until the stream ends or is closed
+            names = selectors.list_names(user_id=self.caller_id)
+            orphans = selectors.task_orphans(filters.qs)  # their parent is not in the file: top-level there
+            tasks = filters.ordered().iterator(chunk_size=500)
+            rows = exporting.started(_exported(task, names, orphans) for task in tasks)  # a failing query: not a cut
+            content = slot.stream(exporting.render(rows, fmt, raw=raw))
         response = StreamingHttpResponse(content, content_type=exporting.EXPORT_FORMATS[fmt])
         response["Content-Disposition"] = f'attachment; filename="tasks.{fmt}"'
         return response
@@ -108,11 +110,15 @@ class TransferViewSet(CallerMixin, viewsets.GenericViewSet):
         request={"application/json": ImportItemSerializer(many=True)},
         responses={201: inline_serializer("Imported", {"imported": serializers.IntegerField(),
                                                        "ids": serializers.ListField(child=serializers.IntegerField())}),
-                   400: VALIDATION_ERROR, **ERRORS, 409: ErrorSerializer, 413: ErrorSerializer,
+                   400: VALIDATION_ERROR, **ERRORS, **HEAVY, 409: ErrorSerializer, 413: ErrorSerializer,
                    415: ErrorSerializer},
     )  # fmt: skip
     @action(detail=False, methods=["post"], url_path="import", parser_classes=[])
     def import_(self, request: Request, user_id: str) -> Response:
+        with slots.HEAVY_REQUESTS.slot(self.caller_id):  # before the body is read: a slow upload holds a thread
+            return self._import(request)
+
+    def _import(self, request: Request) -> Response:
         content_type = request.content_type.split(";")[0].strip().lower()
         if content_type not in {"application/json", "text/csv"}:
             raise UnsupportedMediaType(content_type, detail="Send application/json or text/csv (an export).")

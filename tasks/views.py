@@ -29,10 +29,12 @@ from tasks.filters import TaskFilter, task_query
 from tasks.models import Task
 from tasks.openapi import (
     CHANGED,
+    HEAVY,
     IDEMPOTENCY_KEY,
     IF_MATCH,
     INCLUDE,
     LIST_RESPONSE,
+    LOCKED,
     MOVE_BODY,
     NOT_FOUND,
     PAGINATION_PARAMS,
@@ -56,6 +58,7 @@ from tasks.serializers import (
     render_subtree,
     task_etag,
 )
+from todo_project import slots
 from todo_project.api import (
     ERRORS,
     VALIDATION_ERROR,
@@ -315,7 +318,7 @@ class TaskViewSet(CallerMixin, viewsets.GenericViewSet):
         parameters=[IDEMPOTENCY_KEY, TIME_ZONE],
         request=inline_serializer("BulkCreate", {"tasks": TaskSerializer(many=True)}),
         responses={201: inline_serializer("BulkCreated", {"results": TaskSerializer(many=True)}),
-                   400: VALIDATION_ERROR, **ERRORS, 422: ErrorSerializer},
+                   400: VALIDATION_ERROR, **ERRORS, **HEAVY, 422: ErrorSerializer},
     )  # fmt: skip
     @action(detail=False, methods=["post"])
     def bulk(self, request: Request, user_id: str) -> Response:
@@ -327,7 +330,8 @@ class TaskViewSet(CallerMixin, viewsets.GenericViewSet):
             )
             return status.HTTP_201_CREATED, {"results": TaskSerializer(tasks, many=True).data}
 
-        return _idempotent(request, respond)
+        with slots.HEAVY_REQUESTS.slot(self.caller_id):  # before the Idempotency-Key is stored
+            return _idempotent(request, respond)
 
     @extend_schema(
         summary="Complete, reopen, delete, restore, tag or untag several tasks, all or nothing",
@@ -336,13 +340,14 @@ class TaskViewSet(CallerMixin, viewsets.GenericViewSet):
         examples=[OpenApiExample("Tag two tasks", value={"ids": [1, 2], "action": "tag", "tags": ["work"]},
                                  request_only=True)],
         responses={200: inline_serializer("BulkUpdated", {"results": task_changes_schema()}),
-                   400: VALIDATION_ERROR, **ERRORS},
+                   400: VALIDATION_ERROR, **ERRORS, **HEAVY, **LOCKED},
     )  # fmt: skip
     @action(detail=False, methods=["post"], url_path="bulk-update")
     def bulk_update(self, request: Request, user_id: str) -> Response:
         body = BulkUpdateSerializer(data=request.data)
         body.is_valid(raise_exception=True)
-        tasks = services.task_bulk_update(user_id=self.caller_id, zone=time_zone(request), **body.validated_data)
+        with slots.HEAVY_REQUESTS.slot(self.caller_id):
+            tasks = services.task_bulk_update(user_id=self.caller_id, zone=time_zone(request), **body.validated_data)
         return Response({"results": [render_change(task) for task in tasks]})
 
 

@@ -10,7 +10,7 @@ from rest_framework import exceptions, status
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 
-from tasks.exceptions import BulkInvalid, IdempotencyKeyReused, QuotaExceeded, TaskChanged
+from tasks.exceptions import BulkInvalid, IdempotencyKeyReused, QuotaExceeded, TaskChanged, TasksLocked
 from todo_project.auth import ServiceUnavailable
 
 logger = logging.getLogger(__name__)
@@ -31,12 +31,22 @@ class QuotaConflict(exceptions.APIException):
     default_detail = "A quota of this user is full."
 
 
+class LockConflict(exceptions.APIException):
+    status_code = status.HTTP_409_CONFLICT
+    default_detail = "Another request is changing some of these tasks."
+    default_code = "tasks_locked"
+    wait = 2  # Retry-After: the other request is usually done by then
+    log_level = logging.WARNING  # the caller's own requests in each other's way, not a fault
+
+
 def exception_handler(exc: Exception, context: dict[str, Any]) -> Response:
     """DRF's handler, plus domain errors (not found, invalid), database outages and a JSON 500."""
     if isinstance(exc, TaskChanged):
         exc = PreconditionFailed(str(exc))
     elif isinstance(exc, QuotaExceeded):
         exc = QuotaConflict(str(exc))
+    elif isinstance(exc, TasksLocked):
+        exc = LockConflict(str(exc))
     elif isinstance(exc, IdempotencyKeyReused):
         exc = IdempotencyConflict()
     elif isinstance(exc, BulkInvalid):

@@ -272,8 +272,15 @@ CHAT_RATE = os.environ.get("CHAT_RATE", "20/min")
 CHAT_MAX_DESTRUCTIVE_PER_TURN = get_int_from_env("CHAT_MAX_DESTRUCTIVE_PER_TURN", 5)
 CHAT_TOOL_RESULT_CHARS = get_int_from_env("CHAT_TOOL_RESULT_CHARS", 16000)
 # Chat turns one worker process runs at once (each holds a server thread while the model answers);
-# the rest of the THREADS stay free for the API. Beyond it a turn is a 503 with Retry-After (chat/slots.py).
+# the rest of the THREADS stay free for the API. Beyond it a turn is a 503 with Retry-After (todo_project/slots.py).
 CHAT_TURNS_PER_WORKER = get_int_from_env("CHAT_TURNS_PER_WORKER", max(1, get_int_from_env("THREADS", 8) // 2))
+# Heavy requests (bulk create, bulk-update, import, export) likewise: this many at once in a worker process
+# (503 beyond), and this many per user in it (429 beyond), both with Retry-After and before anything is written.
+HEAVY_REQUESTS_PER_WORKER = get_int_from_env("HEAVY_REQUESTS_PER_WORKER", max(1, get_int_from_env("THREADS", 8) // 2))
+HEAVY_REQUESTS_PER_USER = get_int_from_env("HEAVY_REQUESTS_PER_USER", 1)
+# PostgreSQL: how long a bulk-update waits for rows another request holds before it answers 409 with
+# Retry-After, nothing written (tasks/services/bulk.py); 0 waits as long as it takes.
+BULK_LOCK_TIMEOUT_MS = get_int_from_env("BULK_LOCK_TIMEOUT_MS", 2000)
 
 # A cache shared by every worker (the throttles count there): Redis when REDIS_URL is set (as on
 # every development and CI machine of this project), else a table in the database.

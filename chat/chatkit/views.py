@@ -21,11 +21,12 @@ from rest_framework.request import Request
 from rest_framework.throttling import BaseThrottle
 from rest_framework.views import APIView
 
-from chat import services, slots
+from chat import services
 from chat.chatkit.schema import REQUEST_TYPES, SUPPORTED, TURNS, ChatKitSchema, chatkit_operation
 from chat.chatkit.server import TodoChatKitServer
 from chat.chatkit.store import ChatKitContext, conversation_of, user_text
 from chat.streaming import event_stream_response, stream_from_thread
+from todo_project import slots
 from todo_project.api import time_zone
 from todo_project.auth import caller_id
 from todo_project.throttling import ApiRateThrottle, ChatRateThrottle
@@ -58,7 +59,7 @@ class ChatKitView(APIView):
         user = caller_id(request)
         context = ChatKitContext(user_id=user, zone=zone)
         # A turn holds this thread while the model answers: take a slot first (503 when none is free).
-        with slots.Turn(needed=chatkit_request.type in TURNS) as turn:
+        with slots.CHAT_TURNS.slot(needed=chatkit_request.type in TURNS) as turn:
             try:
                 thread_id = getattr(chatkit_request.params, "thread_id", None)
                 if thread_id is not None:

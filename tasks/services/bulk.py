@@ -5,14 +5,15 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any, Literal, cast
 from zoneinfo import ZoneInfo
 
+from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.db import transaction
+from django.db import OperationalError, connection, transaction
 from django.db.models import Exists, OuterRef
 from django.utils import timezone
 
 from tasks import speedups
 from tasks.events import tasks_changed
-from tasks.exceptions import BulkInvalid
+from tasks.exceptions import BulkInvalid, TasksLocked
 from tasks.models import Task
 from tasks.selectors import task_many
 from tasks.services.quotas import task_room
@@ -106,13 +107,39 @@ def inserted(*, user_id: str, rows: Sequence[Row]) -> list[Task]:
 def task_bulk_update(
     *, user_id: str, ids: Sequence[int], action: BulkAction, tags: Sequence[str] = (), zone: ZoneInfo = UTC
 ) -> list[Task]:
-    """Apply one action to several of the user's tasks, all or nothing; BulkInvalid lists unknown ids."""
+    """Apply one action to several of the user's tasks, all or nothing; BulkInvalid lists unknown ids,
+    TasksLocked says that another request held some of them past BULK_LOCK_TIMEOUT_MS."""
     try:
         names = clean_tags(list(tags))
     except ValidationError as exc:
         raise ValidationError({"tags": exc.messages}) from None
+    try:
+        return _bulk_update(user_id=user_id, ids=ids, action=action, names=names, zone=zone)
+    except OperationalError as exc:
+        if getattr(exc.__cause__, "sqlstate", None) == LOCK_NOT_AVAILABLE:
+            raise TasksLocked() from None
+        raise
+
+
+LOCK_NOT_AVAILABLE = "55P03"  # PostgreSQL's lock_timeout expired
+
+
+def _lock_waits_bounded() -> None:
+    """In this transaction, wait at most BULK_LOCK_TIMEOUT_MS for a lock another request holds: another
+    bulk-update of the same 500 repeating tasks takes seconds, and the requests queueing behind it held a
+    server thread each all along (bench/RESULTS.md). SQLite has no row locks: its writers take turns
+    (transaction_mode IMMEDIATE), each transaction a short one there."""
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:  # SET takes no parameter; set_config(…, true) is SET LOCAL
+            cursor.execute("SELECT set_config('lock_timeout', %s, true)", [f"{settings.BULK_LOCK_TIMEOUT_MS}ms"])
+
+
+def _bulk_update(
+    *, user_id: str, ids: Sequence[int], action: BulkAction, names: list[str], zone: ZoneInfo
+) -> list[Task]:
     now = timezone.now()
     with transaction.atomic():
+        _lock_waits_bounded()
         scope = Task.objects.filter(user_id=user_id, pk__in=ids)
         if action == "restore":
             scope = scope.filter(deleted_at__gte=trash_cutoff(now))

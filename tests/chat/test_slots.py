@@ -1,4 +1,4 @@
-"""Chat turns per worker (chat/slots.py): a turn beyond CHAT_TURNS_PER_WORKER is a 503 with
+"""Chat turns per worker (todo_project/slots.py): a turn beyond CHAT_TURNS_PER_WORKER is a 503 with
 Retry-After before anything is stored, and a stream gives its slot back when it ends or is closed,
 sent or not."""
 
@@ -9,10 +9,10 @@ import sys
 
 import pytest
 
-from chat import slots
 from chat.models import Conversation, Message
 from tests.chat.test_chatkit import said, send
 from tests.conftest import USER_A
+from todo_project import slots
 
 streaming = pytest.mark.django_db(transaction=True)
 
@@ -34,7 +34,7 @@ def assert_busy(response):
 
 @pytest.mark.django_db
 def test_a_turn_beyond_the_limit_is_a_503_and_stores_nothing(api_a, one_turn):
-    give_back = slots.take()  # another request's turn, in flight
+    give_back = slots.CHAT_TURNS.take()  # another request's turn, in flight
     try:
         assert_busy(post(api_a, "chat"))
         assert_busy(post(api_a, "chat/stream"))
@@ -93,12 +93,12 @@ def test_a_chatkit_turn_holds_a_slot_and_reads_do_not(api_a, one_turn):
 
 def test_giving_back_twice_releases_once(settings):
     settings.CHAT_TURNS_PER_WORKER = 2
-    first = slots.take()
+    first = slots.CHAT_TURNS.take()
     first()
     first()  # a BoundedSemaphore would raise ValueError on a release too many
-    second, third = slots.take(), slots.take()
+    second, third = slots.CHAT_TURNS.take(), slots.CHAT_TURNS.take()
     with pytest.raises(slots.ChatBusy):
-        slots.take()
+        slots.CHAT_TURNS.take()
     second()
     third()
 
@@ -123,7 +123,7 @@ def test_the_503_is_documented():
 
 @pytest.mark.django_db
 def test_a_refusal_is_logged_as_a_warning_not_an_error(api_a, one_turn, caplog):
-    give_back = slots.take()
+    give_back = slots.CHAT_TURNS.take()
     try:
         with caplog.at_level("INFO"):
             assert_busy(post(api_a, "chat"))

@@ -1,0 +1,154 @@
+"""Requests that hold a server thread for seconds, bounded per worker process and per user.
+
+gunicorn's gthread worker accepts connections whatever its threads are doing, so a worker whose every
+thread is busy with long requests queues the next list or get behind them. Two kinds are long:
+
+- chat turns, a thread each for as long as the model answers (and a stream for its whole length): with
+  8 ten-second streams on 2 workers x 8 threads, no list was answered for 7 s (bench/RESULTS.md);
+- heavy requests (bulk create, bulk-update, import, export): up to 500 or IMPORT_MAX_ROWS tasks each, and
+  bulk-updates of one user wait on each other's row locks: with 16 attacking threads, eight of them
+  completing the same 500 repeating tasks held most of 16 threads for 30-40 s each.
+
+Each kind has a `Pool`: at most `per_worker` (CHAT_TURNS_PER_WORKER, HEAVY_REQUESTS_PER_WORKER; default
+half of THREADS) in flight in a worker, so the other threads stay free for everything else: beyond it,
+503 with Retry-After (the server is busy). A heavy request is also bounded per user
+(HEAVY_REQUESTS_PER_USER): beyond it, 429 with Retry-After, since the caller's own requests in flight
+are what it waits for, as with API_RATE. Both are refused at once, before anything is read or written,
+and the client sends the same request again. The bounds are per worker process (no shared state), so
+with WEB_CONCURRENCY workers a user may have up to that many times HEAVY_REQUESTS_PER_USER at once.
+"""
+
+import logging
+import threading
+from collections import Counter
+from collections.abc import Callable, Iterator
+from typing import Generic, TypeVar
+
+from django.conf import settings
+from rest_framework import status
+from rest_framework.exceptions import APIException
+
+T = TypeVar("T")
+RETRY_AFTER_SECONDS = 2
+
+
+class Busy(APIException):
+    """A pool of this worker is full: 503, try again after Retry-After."""
+
+    status_code: int = status.HTTP_503_SERVICE_UNAVAILABLE
+    default_detail = "The server is answering as many such requests as it can. Send yours again in a few seconds."
+    default_code = "busy"
+    wait = RETRY_AFTER_SECONDS  # DRF's handler turns it into Retry-After
+    log_level = logging.WARNING  # backpressure, not a fault: todo_project.exceptions logs it so
+
+
+class ChatBusy(Busy):
+    default_detail = "The assistant is answering as many messages as it can. Send yours again in a few seconds."
+    default_code = "chat_busy"
+
+
+class UserBusy(Busy):
+    """The caller has as many requests of the pool in flight as one user may: 429, after Retry-After."""
+
+    status_code = status.HTTP_429_TOO_MANY_REQUESTS
+    default_detail = (
+        "Another bulk, import or export request of yours is still running (HEAVY_REQUESTS_PER_USER at once). "
+        "Send this one again when it is done."
+    )
+    default_code = "heavy_requests_in_flight"
+
+
+class Pool:
+    """Slots for one kind of long request: `per_worker` in flight in this process, and, when
+    `per_user` names a setting, that many per user. The settings are read at each take."""
+
+    def __init__(
+        self, *, per_worker: str, per_user: str | None = None, busy: type[Busy] = Busy,
+        user_busy: type[Busy] = UserBusy,
+    ) -> None:  # fmt: skip
+        self.per_worker, self.per_user, self.busy, self.user_busy = per_worker, per_user, busy, user_busy
+        self._lock = threading.Lock()
+        self._in_flight = 0
+        self._by_user: Counter[str] = Counter()
+
+    def take(self, user_id: str | None = None) -> Callable[[], None]:
+        """Take a slot or raise `busy` (the worker's pool is full) or `user_busy` (the user's share is);
+        return the function that gives it back (once, however often called)."""
+        counted = user_id if self.per_user is not None else None
+        with self._lock:
+            if counted is not None and self._by_user[counted] >= max(1, getattr(settings, self.per_user or "")):
+                raise self.user_busy()
+            if self._in_flight >= max(1, getattr(settings, self.per_worker)):
+                raise self.busy()
+            self._in_flight += 1
+            if counted is not None:
+                self._by_user[counted] += 1
+        given_back = False
+
+        def give_back() -> None:
+            nonlocal given_back
+            with self._lock:
+                if given_back:
+                    return
+                given_back = True
+                self._in_flight -= 1
+                if counted is not None:
+                    self._by_user[counted] -= 1
+                    if not self._by_user[counted]:
+                        del self._by_user[counted]
+
+        return give_back
+
+    def slot(self, user_id: str | None = None, *, needed: bool = True) -> "Slot":
+        """A slot (none when not `needed`) for a `with` block; see `Slot`."""
+        return Slot(self.take(user_id) if needed else None)
+
+
+class Slot:
+    """A slot given back when the `with` block ends, unless `stream()` handed it to the response body,
+    which then gives it back when it is closed."""
+
+    def __init__(self, give_back: Callable[[], None] | None) -> None:
+        self._give_back = give_back
+
+    def __enter__(self) -> "Slot":
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        if self._give_back is not None:
+            self._give_back()
+
+    def stream(self, iterator: Iterator[T]) -> Iterator[T]:
+        give_back, self._give_back = self._give_back, None
+        return Holding(iterator, give_back) if give_back is not None else iterator
+
+
+class Holding(Generic[T]):
+    """An iterator (a streamed response's body) that gives its slot back when it is exhausted or closed,
+    whether or not it was ever started: the WSGI server closes every response, also one it never sent."""
+
+    def __init__(self, iterator: Iterator[T], give_back: Callable[[], None]) -> None:
+        self._iterator = iterator
+        self._give_back = give_back
+
+    def __iter__(self) -> "Holding[T]":
+        return self
+
+    def __next__(self) -> T:
+        try:
+            return next(self._iterator)
+        except BaseException:
+            self.close()
+            raise
+
+    def close(self) -> None:
+        try:
+            close = getattr(self._iterator, "close", None)
+            if close is not None:
+                close()
+        finally:
+            self._give_back()
+
+
+CHAT_TURNS = Pool(per_worker="CHAT_TURNS_PER_WORKER", busy=ChatBusy)
+HEAVY_REQUESTS = Pool(per_worker="HEAVY_REQUESTS_PER_WORKER", per_user="HEAVY_REQUESTS_PER_USER")
