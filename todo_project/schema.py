@@ -87,6 +87,12 @@ def describe_request_rules(result: dict, **kwargs) -> dict:
     for name in OVERLAPPING:
         if "oneOf" in schemas.get(name, {}):
             schemas[name]["anyOf"] = schemas[name].pop("oneOf")
+    for path in result.get("paths", {}).values():  # a body of one of several shapes is no less required
+        for operation in path.values():
+            body = operation.get("requestBody", {}) if isinstance(operation, dict) else {}
+            if any("oneOf" in schemas.get(media.get("schema", {}).get("$ref", "").rpartition("/")[2], {})
+                   for media in body.get("content", {}).values()):  # fmt: skip
+                body["required"] = True
     return result
 
 

@@ -174,3 +174,14 @@ def test_if_match_guards_a_move(api_a):
     current = api_a.get(f"{TASKS}/{a}")["ETag"]
     assert api_a.post(f"{TASKS}/{a}/move", {"before": b}, format="json", HTTP_IF_MATCH=current).status_code == 200
     assert response.status_code == 200
+
+
+def test_the_schema_says_a_move_needs_its_body_of_one_of_two_shapes():
+    from drf_spectacular.generators import SchemaGenerator
+
+    schema = SchemaGenerator().get_schema(request=None, public=True)
+    body = schema["paths"]["/api/{user_id}/tasks/{id}/move"]["post"]["requestBody"]
+
+    assert body["required"] is True
+    move = schema["components"]["schemas"]["MoveRequest"]
+    assert [shape["$ref"].rpartition("/")[2] for shape in move["oneOf"]] == ["MoveBeforeRequest", "MoveAfterRequest"]
