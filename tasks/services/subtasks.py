@@ -52,7 +52,7 @@ def _under_parent(*, user_id: str, task_id: int | None, values: dict[str, Any]) 
     ):
         raise ValidationError({"parent_id": [A_CYCLE]})
     depth = 1 + (parent["parent_id"] is not None) + (parent["parent__parent_id"] is not None)
-    if depth + 1 + (_height(task_id) if task_id is not None else 0) > MAX_DEPTH:
+    if depth + 1 + (_height(user_id=user_id, task_id=task_id) if task_id is not None else 0) > MAX_DEPTH:
         raise ValidationError({"parent_id": [TOO_DEEP]})
     siblings = Task.objects.filter(parent_id=parent_id, deleted_at=None).exclude(pk=task_id or 0)
     if siblings.count() >= MAX_SUBTASKS:
@@ -67,11 +67,13 @@ def too_many() -> str:
     return f"At most {MAX_SUBTASKS} subtasks per task."
 
 
-def _height(task_id: int) -> int:
-    """How many levels of subtasks the task has below it (0: none)."""
-    height, level = 0, Task.objects.filter(parent_id=task_id, deleted_at=None).values("id")
+def _height(*, user_id: str, task_id: int) -> int:
+    """How many levels of live subtasks the user's task has below it (0: none, and for another user's task,
+    which is not found after this check: its subtree must not change the answer)."""
+    below = Task.objects.filter(user_id=user_id, deleted_at=None)
+    height, level = 0, below.filter(parent_id=task_id).values("id")
     while height < MAX_DEPTH and level.exists():
-        height, level = height + 1, Task.objects.filter(parent_id__in=level, deleted_at=None).values("id")
+        height, level = height + 1, below.filter(parent_id__in=level).values("id")
     return height
 
 

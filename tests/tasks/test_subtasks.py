@@ -205,3 +205,15 @@ def test_subtasks_per_task_are_limited(api_a, monkeypatch):
     response = api_a.post(TASKS, {"title": "three", "parent_id": parent["id"]}, format="json")
     assert response.status_code == 400
     assert response.json() == {"parent_id": ["At most 2 subtasks per task."]}
+
+
+def test_another_users_task_under_mine_is_not_found_whatever_its_subtree(api_a, client_for, tree):
+    api_b = client_for(USER_B)
+    theirs = api_b.post("/api/user-b/tasks", {"title": "theirs"}, format="json").json()["id"]
+    api_b.post("/api/user-b/tasks", {"title": "their step", "parent_id": theirs}, format="json")
+    # flights is at the second level: a task with subtasks would be too deep under it, were it user-a's
+    answers = [api_a.patch(f"{TASKS}/{task_id}", {"parent_id": tree["flights"]}, format="json")
+               for task_id in (theirs, 10**12)]  # fmt: skip
+    assert [response.status_code for response in answers] == [404, 404]
+    assert answers[0].json() == {"detail": f"Task {theirs} not found."}
+    assert Task.objects.get(pk=theirs).parent_id is None
