@@ -99,3 +99,26 @@ def subtree_restore(*, task: Task, trashed_at: datetime, now: datetime) -> None:
     Task.objects.filter(descendants([task.id]), user_id=task.user_id, deleted_at=trashed_at).update(
         deleted_at=None, list_id=task.list_id, updated_at=now
     )
+
+
+def restored_under_parent(*, user_id: str, task_ids: list[int], now: datetime) -> dict[int, dict[str, Any]]:
+    """After a restore (its subtree back with it): a restored task under a live parent that moved while it
+    was in the trash follows the parent into its list, if there is room below the parent for its subtree;
+    without room it stays top-level (in the list the restore gave it). The changed values per task id."""
+    changed: dict[int, dict[str, Any]] = {}
+    rows = Task.objects.filter(pk__in=task_ids, user_id=user_id, deleted_at=None, parent__isnull=False).values(
+        "id", "list_id", "parent__list_id", "parent__parent_id", "parent__parent__parent_id"
+    )
+    for row in rows:
+        depth = 1 + (row["parent__parent_id"] is not None) + (row["parent__parent__parent_id"] is not None)
+        if depth + 1 + _height(user_id=user_id, task_id=row["id"]) > MAX_DEPTH:
+            changed[row["id"]] = {"parent_id": None}
+        elif row["parent__list_id"] != row["list_id"]:
+            changed[row["id"]] = {"list_id": row["parent__list_id"]}
+            Task.objects.filter(descendants([row["id"]]), user_id=user_id, deleted_at=None).update(
+                list_id=row["parent__list_id"], updated_at=now
+            )
+        else:
+            continue
+        Task.objects.filter(pk=row["id"]).update(updated_at=now, **changed[row["id"]])
+    return changed
