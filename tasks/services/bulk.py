@@ -17,7 +17,7 @@ from tasks.exceptions import BulkInvalid, TasksLocked
 from tasks.models import Task
 from tasks.selectors import task_many
 from tasks.services.quotas import task_room
-from tasks.services.subtasks import descendants, placed, subtree_restore
+from tasks.services.subtasks import descendants, placed, restored_under_parent, subtree_restore
 from tasks.services.tags import TaskTag, task_tags_add, task_tags_remove
 from tasks.services.tasks import RESTORED, completion, task_write, trash_cutoff
 from tasks.services.validation import (
@@ -171,6 +171,7 @@ def _bulk_update(
             parents = tasks.filter(Exists(Task.objects.filter(parent_id=OuterRef("pk"))))
             for task in parents:  # with the subtasks that went to the trash with each
                 subtree_restore(task=task, trashed_at=cast(datetime, found[task.id].deleted_at), now=now)
+            restored_under_parent(user_id=user_id, task_ids=list(found), now=now)
         elif action == "tag" and names:
             if over := _over_the_tag_limit(ids, names):
                 raise BulkInvalid("ids", over)

@@ -57,7 +57,7 @@ def _under_parent(*, user_id: str, task_id: int | None, values: dict[str, Any]) 
     ):
         raise ValidationError({"parent_id": [A_CYCLE]})
     depth = 1 + (parent["parent_id"] is not None) + (parent["parent__parent_id"] is not None)
-    if depth + 1 + (_height(task_id) if task_id is not None else 0) > MAX_DEPTH:
+    if depth + 1 + (_height(user_id=user_id, task_id=task_id) if task_id is not None else 0) > MAX_DEPTH:
         raise ValidationError({"parent_id": [TOO_DEEP]})
     siblings = Task.objects.filter(parent_id=parent_id, deleted_at=None).exclude(pk=task_id or 0)
     if siblings.count() >= MAX_SUBTASKS:
@@ -72,11 +72,13 @@ def too_many() -> str:
     return f"At most {MAX_SUBTASKS} subtasks per task."
 
 
-def _height(task_id: int) -> int:
-    """How many levels of subtasks the task has below it (0: none)."""
-    height, level = 0, Task.objects.filter(parent_id=task_id, deleted_at=None).values("id")
+def _height(*, user_id: str, task_id: int) -> int:
+    """How many levels of live subtasks the user's task has below it (0: none, and for another user's task,
+    which is not found after this check: its subtree must not change the answer)."""
+    below = Task.objects.filter(user_id=user_id, deleted_at=None)
+    height, level = 0, below.filter(parent_id=task_id).values("id")
     while height < MAX_DEPTH and level.exists():
-        height, level = height + 1, Task.objects.filter(parent_id__in=level, deleted_at=None).values("id")
+        height, level = height + 1, below.filter(parent_id__in=level).values("id")
     return height
 
 
@@ -105,3 +107,29 @@ def subtree_restore(*, task: Task, trashed_at: datetime, now: datetime) -> None:
     tasks_changed(
         "restored", speedups.updated(trashed, {"deleted_at": None, "list_id": task.list_id, "updated_at": now})
     )
+
+
+def restored_under_parent(*, user_id: str, task_ids: list[int], now: datetime) -> dict[int, dict[str, Any]]:
+    """After a restore (its subtree back with it): a restored task under a live parent that moved while it
+    was in the trash follows the parent into its list, if there is room below the parent for its subtree;
+    without room it stays top-level (in the list the restore gave it). The changed values per task id."""
+    changed: dict[int, dict[str, Any]] = {}
+    rows = Task.objects.filter(pk__in=task_ids, user_id=user_id, deleted_at=None, parent__isnull=False).values(
+        "id", "list_id", "parent__list_id", "parent__parent_id", "parent__parent__parent_id"
+    )
+    for row in rows:
+        depth = 1 + (row["parent__parent_id"] is not None) + (row["parent__parent__parent_id"] is not None)
+        if depth + 1 + _height(user_id=user_id, task_id=row["id"]) > MAX_DEPTH:
+            changed[row["id"]] = {"parent_id": None}
+        elif row["parent__list_id"] != row["list_id"]:
+            changed[row["id"]] = {"list_id": row["parent__list_id"]}
+        else:
+            continue
+        # Its own row first, then its subtree's, each with its event: the one of the restore said where it was.
+        tasks_changed(
+            "updated", speedups.updated(Task.objects.filter(pk=row["id"]), {"updated_at": now, **changed[row["id"]]})
+        )
+        if "list_id" in changed[row["id"]]:
+            below = Task.objects.filter(descendants([row["id"]]), user_id=user_id, deleted_at=None)
+            tasks_changed("updated", speedups.updated(below, {"list_id": row["parent__list_id"], "updated_at": now}))
+    return changed

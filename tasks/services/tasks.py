@@ -22,7 +22,7 @@ from tasks.models import Task, TaskList
 from tasks.recurrence import next_occurrence
 from tasks.selectors import task_exists, task_get
 from tasks.services.quotas import task_room
-from tasks.services.subtasks import HAS_SUBTASKS, placed, subtree_follows, subtree_restore
+from tasks.services.subtasks import HAS_SUBTASKS, placed, restored_under_parent, subtree_follows, subtree_restore
 from tasks.services.tags import task_tags_add, task_tags_set
 from tasks.services.validation import clean_values, list_for_task, series_values
 
@@ -197,7 +197,8 @@ def task_delete(*, user_id: str, task_id: int, if_match: Collection[datetime] | 
 def task_restore(*, user_id: str, task_id: int) -> Task:
     """Take a task out of the trash (within TASK_TRASH_DAYS of its deletion), with the subtasks that went
     with it. Out of a list or from under a task that is still in the trash, it comes back to the Inbox,
-    top-level."""
+    top-level; under a live parent, into the parent's list (it may have moved meanwhile), unless its subtree
+    no longer fits below the parent (MAX_DEPTH): then top-level."""
     now = timezone.now()
     with transaction.atomic():
         trashed = Task.objects.filter(pk=task_id, user_id=user_id, deleted_at__gte=trash_cutoff(now))
@@ -208,10 +209,13 @@ def task_restore(*, user_id: str, task_id: int) -> Task:
         if task is None:
             raise TaskNotFound(task_id)
         subtree_restore(task=task, trashed_at=trashed_at, now=now)
+        for name, value in restored_under_parent(user_id=user_id, task_ids=[task.id], now=now).get(task.id, {}).items():
+            setattr(task, name, value)
     return task
 
 
-# What a restored task becomes: live, in its list and under its parent while they are live, else not.
+# What a restored task becomes: live, in its list and under its parent while they are live, else not
+# (then subtasks.restored_under_parent settles a parent that moved meanwhile).
 RESTORED = {
     "deleted_at": None,
     "list_id": Subquery(TaskList.objects.filter(pk=OuterRef("list_id"), deleted_at=None).values("pk")[:1]),

@@ -339,3 +339,22 @@ def test_a_tag_renamed_in_the_admin_goes_through_the_service(admin_client, api_a
     assert response.status_code == 302
     assert api_a.get(f"{TASKS}/{task['id']}").json()["tags"] == ["office"]
     assert [kind for kind, _ in types()[-2:]] == ["todo.tag.renamed", "todo.task.updated"]
+
+
+def test_a_subtask_restored_under_a_parent_that_moved_has_the_event_of_where_it_went(api_a):
+    work = api_a.post(f"{API}/lists", {"name": "Work"}, format="json").json()["id"]
+    trip = create(api_a, title="Trip")
+    flights = create(api_a, title="Flights", parent_id=trip["id"])
+    api_a.delete(f"{TASKS}/{flights['id']}")
+    api_a.patch(f"{TASKS}/{trip['id']}", {"list_id": work}, format="json")
+    Event.objects.all().delete()
+
+    assert api_a.post(f"{TASKS}/{flights['id']}/restore").status_code == 200
+
+    got = events()
+    assert [(event.type, event.subject) for event in got] == [
+        ("todo.task.restored", f"tasks/{flights['id']}"),
+        ("todo.task.updated", f"tasks/{flights['id']}"),
+    ]
+    assert got[-1].data["task_data"]["list_id"] == work
+    assert got[-1].data["task_data"] == api_a.get(f"{TASKS}/{flights['id']}").json()

@@ -221,3 +221,42 @@ def test_a_move_of_an_id_beyond_the_column_is_no_such_task(api_a, field):
     response = api_a.patch(f"{TASKS}/{2**63}", {field: target}, format="json")
 
     assert response.status_code == 404, response.json()
+
+
+def test_another_users_task_under_mine_is_not_found_whatever_its_subtree(api_a, client_for, tree):
+    api_b = client_for(USER_B)
+    theirs = api_b.post("/api/user-b/tasks", {"title": "theirs"}, format="json").json()["id"]
+    api_b.post("/api/user-b/tasks", {"title": "their step", "parent_id": theirs}, format="json")
+    # flights is at the second level: a task with subtasks would be too deep under it, were it user-a's
+    answers = [api_a.patch(f"{TASKS}/{task_id}", {"parent_id": tree["flights"]}, format="json")
+               for task_id in (theirs, 10**12)]  # fmt: skip
+    assert [response.status_code for response in answers] == [404, 404]
+    assert answers[0].json() == {"detail": f"Task {theirs} not found."}
+    assert Task.objects.get(pk=theirs).parent_id is None
+
+
+def restore(api, task_id, how):
+    if how == "single":
+        return api.post(f"{TASKS}/{task_id}/restore")
+    return api.post(f"{TASKS}/bulk-update", {"ids": [task_id], "action": "restore"}, format="json")
+
+
+@pytest.mark.parametrize("how", ["single", "bulk"])
+def test_a_subtask_restored_after_its_parent_moved_to_another_list_follows_it(api_a, tree, how):
+    work = new_list(api_a, "Work")
+    api_a.delete(f"{TASKS}/{tree['flights']}")  # with passport
+    api_a.patch(f"{TASKS}/{tree['trip']}", {"list_id": work}, format="json")  # hotel follows; flights is in the trash
+    assert restore(api_a, tree["flights"], how).status_code == 200
+    assert state(tree["flights"]) == {"completed": False, "deleted": False, "list_id": work, "parent_id": tree["trip"]}
+    assert state(tree["passport"])["list_id"] == work
+
+
+@pytest.mark.parametrize("how", ["single", "bulk"])
+def test_a_subtask_restored_without_room_below_its_parent_comes_back_top_level(api_a, tree, how):
+    api_a.delete(f"{TASKS}/{tree['flights']}")  # flights > passport: two levels
+    assert api_a.patch(f"{TASKS}/{tree['trip']}", {"parent_id": add(api_a, "holidays")["id"]}, format="json")
+    assert state(tree["trip"])["parent_id"] is not None  # trip at the second level: no room for two below it
+    assert restore(api_a, tree["flights"], how).status_code == 200
+    assert state(tree["flights"])["parent_id"] is None
+    assert state(tree["passport"]) == {"completed": False, "deleted": False, "list_id": None,
+                                       "parent_id": tree["flights"]}  # fmt: skip
