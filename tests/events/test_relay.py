@@ -240,8 +240,8 @@ def test_a_worker_killed_mid_batch_loses_nothing_and_stores_nothing_twice(stream
     worker = subprocess.Popen([sys.executable, "manage.py", "worker"], cwd=ROOT, env=env, stdout=subprocess.DEVNULL)
     try:
         deadline = time.monotonic() + 60
-        while time.monotonic() < deadline and len(_stored_ids(stream)) < 300:
-            time.sleep(0.05)
+        while time.monotonic() < deadline and _stored_count(stream) < 300:
+            time.sleep(0.02)
     finally:
         worker.send_signal(signal.SIGKILL)
         worker.wait()
@@ -270,3 +270,16 @@ def _stored_ids(stream: Stream) -> list[str]:
             await client.close()
 
     return asyncio.run(read())
+
+
+def _stored_count(stream: Stream) -> int:
+    async def count() -> int:
+        client = await nats.connect(NATS_URL)
+        try:
+            return (await client.jetstream().stream_info(stream.name)).state.messages
+        except nats.js.errors.NotFoundError:
+            return 0
+        finally:
+            await client.close()
+
+    return asyncio.run(count())
