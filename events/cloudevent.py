@@ -13,9 +13,12 @@ JSON = JSONFormat()
 
 def cloudevent(event: Event) -> CloudEvent:
     """The event, with the user's sequence number as the `sequence` extension (a string that sorts
-    lexicographically, as that extension asks: 20 digits, zero-padded) and the user as `userid`."""
+    lexicographically, as that extension asks: 20 digits, zero-padded) and the user as `userid`. Only
+    numbered events are rendered (events.sequencer)."""
+    if event.sequence is None:
+        raise ValueError(f"Event {event.pk} has no sequence number yet.")
     attributes: dict[str, Any] = {
-        "id": str(event.id),
+        "id": str(event.uuid),
         "source": settings.EVENTS_SOURCE,
         "type": event.type,
         "subject": event.subject,

@@ -7,11 +7,16 @@ from django.db import models
 
 class Event(models.Model):
     """One change, as a CloudEvents 1.0 event (events.cloudevent renders it): written with the change,
-    so it exists if and only if the change committed; a relay publishes it later."""
+    so it exists if and only if the change committed. The worker numbers it (`sequence`), then relays it."""
 
-    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False, help_text="The CloudEvents id.")
+    # The order of insertion: a task's writes wait on its row lock, so its events are inserted (and
+    # committed) in the order of its changes; the sequencer numbers events in this order.
+    id = models.BigAutoField(primary_key=True)
+    uuid = models.UUIDField(default=uuid.uuid4, editable=False, help_text="The CloudEvents id.")
     user_id = models.CharField(max_length=255, help_text="The Better Auth user id whose data changed.")
-    sequence = models.PositiveBigIntegerField(help_text="The user's event number: 1, 2, …, in commit order.")
+    sequence = models.PositiveBigIntegerField(
+        null=True, blank=True, help_text="The user's event number (1, 2, …), given by the worker's sequencer."
+    )
     type = models.CharField(max_length=64, help_text="e.g. todo.task.created")
     subject = models.CharField(max_length=300, help_text="What changed, e.g. tasks/12")
     time = models.DateTimeField()
@@ -21,7 +26,8 @@ class Event(models.Model):
     class Meta:
         constraints = [models.UniqueConstraint(fields=["user_id", "sequence"], name="event_user_sequence")]
         indexes = [
-            # The relay's queue: the events not yet published, oldest first (a small index: rows leave it).
+            # The sequencer's queue and the relay's: small indexes, since rows leave them.
+            models.Index(fields=["user_id", "id"], condition=models.Q(sequence=None), name="event_unsequenced"),
             models.Index(fields=["time"], condition=models.Q(published_at=None), name="event_pending"),
         ]
 
@@ -30,9 +36,8 @@ class Event(models.Model):
 
 
 class EventSequence(models.Model):
-    """The last sequence number given to a user's events. Taking numbers locks the row until the
-    transaction ends, so a user's events commit in the order of their numbers: a reader that has seen
-    number n has seen every number below it. Never deleted, so a number is never given twice."""
+    """The last sequence number given to a user's events. Never deleted, so pruning old events never
+    lets a number be given twice."""
 
     user_id = models.CharField(max_length=255, primary_key=True)
     last = models.PositiveBigIntegerField(default=0)

@@ -1,9 +1,10 @@
 """The relay: the outbox's pending events to the broker, each user's in order, each marked published
 only after the broker stored it.
 
-A round takes the users with the oldest pending events and, for each, that user's pending events in
-sequence order, in a transaction that holds the user (on PostgreSQL an advisory lock, so several workers
-share the users and never relay one event twice; SQLite has a single worker). It publishes them one
+A round takes the users with the oldest pending (numbered, unpublished) events and, for each, that
+user's pending events in sequence order, in a transaction that holds the user (on PostgreSQL an
+advisory lock, so several workers share the users and never relay one event twice; SQLite has a
+single worker). It publishes them one
 after another and marks them published when the user's batch is done; a failure stops that user's
 batch there, so a later event is never published before an earlier one. A relay killed between
 publishing and marking publishes those events again after a restart: the broker keeps one of each,
@@ -16,13 +17,14 @@ from collections.abc import Callable
 from datetime import datetime
 
 from django.conf import settings
-from django.db import connection, transaction
+from django.db import transaction
 from django.db.models import Min, Q
 from django.utils import timezone
 
 from events.brokers import Publisher
 from events.cloudevent import structured_json
 from events.models import Event
+from events.sequencer import hold, sequence_round
 
 logger = logging.getLogger("todo.events")
 USERS_PER_ROUND = 50
@@ -38,7 +40,7 @@ def topics(event_type: str) -> tuple[str, ...]:
 def relay_round(publisher: Publisher) -> int:
     """One round; how many events it published."""
     users = (
-        Event.objects.filter(published_at=None)
+        Event.objects.filter(published_at=None, sequence__isnull=False)
         .values("user_id")
         .annotate(oldest=Min("time"))
         .order_by("oldest")
@@ -52,15 +54,16 @@ def relay_round(publisher: Publisher) -> int:
 
 def relay_user(publisher: Publisher, user_id: str) -> int:
     with transaction.atomic():
-        if not _hold(user_id):
+        if not hold(user_id, "relay"):
             return 0  # another worker has this user now
-        pending = list(Event.objects.filter(user_id=user_id, published_at=None).order_by("sequence")[:EVENTS_PER_USER])
+        pending = Event.objects.filter(user_id=user_id, published_at=None, sequence__isnull=False)
+        pending = pending.order_by("sequence")[:EVENTS_PER_USER]
         published: list[Event] = []
         try:
             for event in pending:
                 payload = structured_json(event)
                 for topic in topics(event.type):
-                    publisher.publish(topic, payload, message_id=f"{event.id}:{topic}")
+                    publisher.publish(topic, payload, message_id=f"{event.uuid}:{topic}")
                 published.append(event)
         except Exception:
             logger.warning("relay stopped for a user", exc_info=True, extra={"published": len(published)})
@@ -70,19 +73,12 @@ def relay_user(publisher: Publisher, user_id: str) -> int:
     return len(published)
 
 
-def _hold(user_id: str) -> bool:
-    """Whether this transaction now holds the user's events (released when it ends)."""
-    if connection.vendor != "postgresql":
-        return True
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT pg_try_advisory_xact_lock(hashtextextended(%s, 0))", ["todo.events.relay:" + user_id])
-        return bool(cursor.fetchone()[0])
-
-
 def backlog() -> dict[str, object]:
-    """The unpublished events: how many, and the oldest one's age in seconds (0 when none)."""
-    oldest = Event.objects.filter(published_at=None).order_by("time").values_list("time", flat=True).first()
-    count = Event.objects.filter(published_at=None).count() if oldest is not None else 0
+    """The events the worker has still to number or (with a broker) to publish: how many, and the
+    oldest one's age in seconds (0 when none)."""
+    waiting = Event.objects.filter(Q(sequence=None) | Q(published_at=None) if settings.EVENTS_URL else Q(sequence=None))
+    oldest = waiting.order_by("time").values_list("time", flat=True).first()
+    count = waiting.count() if oldest is not None else 0
     age = (timezone.now() - oldest).total_seconds() if oldest is not None else 0.0
     return {"pending": count, "oldest_seconds": round(age, 3)}
 
@@ -95,14 +91,21 @@ def prune(*, now: datetime | None = None) -> int:
     return Event.objects.filter(old).delete()[0]
 
 
-def run(publisher_factory: Callable[[], Publisher], *, poll: float, stop: Callable[[], bool]) -> None:
-    """Relay until `stop()`: a round whenever there is work, else a nap of `poll` seconds. A broker that is
-    down is retried with the same nap; the outbox keeps everything meanwhile."""
+def run(publisher_factory: Callable[[], Publisher] | None, *, poll: float, stop: Callable[[], bool]) -> None:
+    """Number and relay (without a publisher factory: number) until `stop()`: a round whenever there is
+    work, else a nap of `poll` seconds. A broker that is down is retried with the same nap; the outbox
+    keeps everything meanwhile."""
     publisher: Publisher | None = None
     while not stop():
         try:
+            numbered = sequence_round()
+            if publisher_factory is None:
+                if numbered:
+                    continue
+                time.sleep(poll)
+                continue
             publisher = publisher or publisher_factory()
-            if relay_round(publisher):
+            if relay_round(publisher) or numbered:
                 continue
         except Exception:
             logger.warning("relay round failed; retrying", exc_info=True)

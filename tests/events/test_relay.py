@@ -21,6 +21,7 @@ from django.utils import timezone
 from events import relay
 from events.brokers import NatsPublisher
 from events.models import Event
+from events.sequencer import sequence_round
 from tasks import services
 from tests.conftest import USER_A, USER_B
 
@@ -67,6 +68,13 @@ class Stream:
         asyncio.run(drop())
 
 
+def relayed(publisher) -> int:
+    """A round of the worker: number what waits, then relay a round."""
+    while sequence_round():
+        pass
+    return relay.relay_round(publisher)
+
+
 @pytest.fixture
 def stream(settings):
     made = Stream()
@@ -81,8 +89,8 @@ def test_events_go_to_their_topics_in_each_users_order_and_are_marked(stream):
     services.task_toggle(user_id=USER_A, task_id=task.id)
     publisher = stream.publisher()
     try:
-        assert relay.relay_round(publisher) == 3
-        assert relay.relay_round(publisher) == 0
+        assert relayed(publisher) == 3
+        assert relayed(publisher) == 0
     finally:
         publisher.close()
 
@@ -92,8 +100,8 @@ def test_events_go_to_their_topics_in_each_users_order_and_are_marked(stream):
     assert mine == [("task-events", "todo.task.created", 1), ("task-updates", "todo.task.created", 1),
                     ("task-events", "todo.task.completed", 2), ("task-updates", "todo.task.completed", 2)]  # fmt: skip
     first = Event.objects.get(user_id=USER_A, sequence=1)
-    assert {message_id for _, message_id, event in stored if event["id"] == str(first.id)} == {
-        f"{first.id}:task-events", f"{first.id}:task-updates"}  # fmt: skip
+    assert {message_id for _, message_id, event in stored if event["id"] == str(first.uuid)} == {
+        f"{first.uuid}:task-events", f"{first.uuid}:task-updates"}  # fmt: skip
     assert stored[0][2]["data"]["task_data"]["title"] in {"Milk", "Theirs"}
 
 
@@ -101,7 +109,7 @@ def test_a_list_event_goes_to_task_updates_only(stream):
     services.lists.inbox(user_id=USER_A)
     publisher = stream.publisher()
     try:
-        relay.relay_round(publisher)
+        relayed(publisher)
     finally:
         publisher.close()
 
@@ -112,9 +120,9 @@ def test_publishing_again_what_the_broker_stored_stores_nothing_more(stream):
     services.task_create(user_id=USER_A, title="once")
     publisher = stream.publisher()
     try:
-        relay.relay_round(publisher)
+        relayed(publisher)
         Event.objects.update(published_at=None)  # as if the relay died before marking them
-        assert relay.relay_round(publisher) == 1
+        assert relayed(publisher) == 1
     finally:
         publisher.close()
 
@@ -159,9 +167,9 @@ def test_a_failure_mid_batch_keeps_the_rest_for_later_in_order(stream):
             return real.publish(topic, payload, message_id=message_id)
 
     try:
-        assert relay.relay_round(FailsOnTheFifth()) == 2
+        assert relayed(FailsOnTheFifth()) == 2
         assert list(Event.objects.filter(published_at=None).values_list("sequence", flat=True)) == [3]
-        assert relay.relay_round(real) == 1
+        assert relayed(real) == 1
     finally:
         real.close()
 
@@ -172,7 +180,8 @@ def test_a_failure_mid_batch_keeps_the_rest_for_later_in_order(stream):
 def test_prune_keeps_what_is_recent_and_what_a_broker_has_not_taken(settings):
     for title in ("old", "new"):
         services.task_create(user_id=USER_A, title=title)
-    old, new = Event.objects.order_by("sequence")
+    sequence_round()
+    old, new = Event.objects.order_by("id")
     long_ago = timezone.now() - settings.EVENTS_RETENTION - timezone.timedelta(hours=1)
     Event.objects.filter(pk=old.pk).update(time=long_ago)
 
@@ -184,6 +193,7 @@ def test_prune_keeps_what_is_recent_and_what_a_broker_has_not_taken(settings):
     Event.objects.filter(pk=new.pk).update(time=long_ago)
     assert relay.prune() == 1  # without a broker, by age
     services.task_create(user_id=USER_A, title="after")
+    sequence_round()
     assert Event.objects.get().sequence == 3  # numbers are never given again
 
 
@@ -207,7 +217,7 @@ def test_two_workers_never_relay_one_event_twice(stream):
                 return stored
 
         try:
-            while relay.relay_round(Counting()):
+            while relayed(Counting()):
                 pass
         except Exception as exc:  # reported below
             errors.append(exc)

@@ -6,30 +6,34 @@ from django.core.management.base import BaseCommand
 
 from events import relay
 from events.brokers import NatsPublisher
+from events.sequencer import sequence_round
 
 PRUNE_EVERY_SECONDS = 3600
 
 
 class Command(BaseCommand):
     help = (
-        "The background worker: relay the outbox's events to NATS JetStream (EVENTS_URL) and prune old ones. "
+        "The background worker: number the outbox's events, relay them to NATS JetStream (EVENTS_URL), prune old ones. "
         "Stops on SIGINT or SIGTERM after the round under way."
     )
 
     def add_arguments(self, parser):
-        parser.add_argument("--once", action="store_true", help="Relay all that is pending, prune, and stop.")
+        parser.add_argument("--once", action="store_true", help="Number and relay all that waits, prune, and stop.")
 
     def handle(self, *args, once: bool, **options):
         stopping: list[bool] = []
         for signum in (signal.SIGINT, signal.SIGTERM):
             signal.signal(signum, lambda *_: stopping.append(True))
         if not settings.EVENTS_URL:
-            self.stdout.write("EVENTS_URL is not set: events stay in the outbox (nothing to relay).")
+            self.stdout.write("EVENTS_URL is not set: events are numbered and stay in the outbox (nothing to relay).")
         else:
             self.stdout.write(f"Relaying events to {settings.EVENTS_STREAM} at {_host(settings.EVENTS_URL)}.")
         if once:
+            numbered = 0
+            while count := sequence_round():
+                numbered += count
             published = self.relay_all() if settings.EVENTS_URL else 0
-            self.stdout.write(f"Published {published} event(s); pruned {relay.prune()}.")
+            self.stdout.write(f"Numbered {numbered}, published {published} event(s); pruned {relay.prune()}.")
             return
         while not stopping:  # an hour at a time: prune, then relay (or wait) until the next pruning
             if count := relay.prune():
@@ -39,11 +43,7 @@ class Command(BaseCommand):
             def stop(until: float = until) -> bool:
                 return bool(stopping) or time.monotonic() >= until
 
-            if settings.EVENTS_URL:
-                relay.run(publisher, poll=settings.EVENTS_POLL_SECONDS, stop=stop)
-            else:
-                while not stop():
-                    time.sleep(0.5)
+            relay.run(publisher if settings.EVENTS_URL else None, poll=settings.EVENTS_POLL_SECONDS, stop=stop)
         self.stdout.write("Stopped.")
 
     def relay_all(self) -> int:
