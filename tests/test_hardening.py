@@ -99,7 +99,8 @@ def test_ready_without_jwks_checks_the_database(client):
     response = client.get("/health/ready")
 
     assert response.status_code == 200
-    assert response.json() == {"status": "ready", "checks": {"database": "ok", "jwks": "not configured"}}
+    assert response.json() == {"status": "ready", "checks": {"database": "ok", "jwks": "not configured"},
+                               "events": {"pending": 0, "oldest_seconds": 0.0}}  # fmt: skip
 
 
 def test_ready_with_jwks_fetches_its_keys(client, better_auth):
@@ -115,7 +116,8 @@ def test_unready_when_the_jwks_is_down(client, better_auth):
     response = client.get("/health/ready")
 
     assert response.status_code == 503
-    assert response.json() == {"status": "unready", "checks": {"database": "ok", "jwks": "unreachable"}}
+    assert response.json() == {"status": "unready", "checks": {"database": "ok", "jwks": "unreachable"},
+                               "events": {"pending": 0, "oldest_seconds": 0.0}}  # fmt: skip
 
 
 # --- CORS, both ways ---
