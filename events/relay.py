@@ -4,9 +4,9 @@ only after the broker stored it.
 A round takes the users with the oldest pending (numbered, unpublished) events and, for each, that
 user's pending events in sequence order, in a transaction that holds the user (on PostgreSQL an
 advisory lock, so several workers share the users and never relay one event twice; SQLite has a
-single worker). It publishes them one
-after another and marks them published when the user's batch is done; a failure stops that user's
-batch there, so a later event is never published before an earlier one. A relay killed between
+single worker). It publishes them one after another and marks them published when the user's batch
+is done; a failure stops that user's batch there, so a later event is never published before an
+earlier one. A relay killed between
 publishing and marking publishes those events again after a restart: the broker keeps one of each,
 by its message id (the event id and topic).
 """
@@ -98,14 +98,11 @@ def run(publisher_factory: Callable[[], Publisher] | None, *, poll: float, stop:
     publisher: Publisher | None = None
     while not stop():
         try:
-            numbered = sequence_round()
-            if publisher_factory is None:
-                if numbered:
-                    continue
-                time.sleep(poll)
-                continue
-            publisher = publisher or publisher_factory()
-            if relay_round(publisher) or numbered:
+            worked = sequence_round()
+            if publisher_factory is not None:
+                publisher = publisher or publisher_factory()
+                worked += relay_round(publisher)
+            if worked:
                 continue
         except Exception:
             logger.warning("relay round failed; retrying", exc_info=True)

@@ -25,9 +25,8 @@ def sequence_user(user_id: str) -> int:
     with transaction.atomic():
         if not hold(user_id, "sequencer"):
             return 0
-        waiting = list(
-            Event.objects.filter(user_id=user_id, sequence=None).order_by("id").values_list("id", flat=True)
-        )[:EVENTS_PER_USER]
+        unnumbered = Event.objects.filter(user_id=user_id, sequence=None).order_by("id")
+        waiting = list(unnumbered.values_list("id", flat=True)[:EVENTS_PER_USER])
         if not waiting:
             return 0
         first = take_numbers(user_id, len(waiting)) - len(waiting) + 1

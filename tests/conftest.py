@@ -118,6 +118,29 @@ def statements(captured: Any) -> list[str]:
     return [query["sql"] for query in captured.captured_queries if not query["sql"].startswith(TRANSACTION_CONTROL)]
 
 
+def concurrently(*calls: Callable[[], object]) -> list[BaseException]:
+    """Run each call in a thread of its own (each with its own database connection, closed after) and
+    wait for all; the exceptions they raised."""
+    from django.db import connection
+
+    errors: list[BaseException] = []
+
+    def run(call: Callable[[], object]) -> None:
+        try:
+            call()
+        except Exception as exc:  # reported to the caller
+            errors.append(exc)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=run, args=(call,)) for call in calls]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return errors
+
+
 class TaskFactory(factory.django.DjangoModelFactory):
     class Meta:
         model = Task

@@ -3,7 +3,6 @@ numbered per user, through every front (REST, bulk, import, chat, the admin, the
 
 import io
 import json
-import threading
 from datetime import timedelta
 
 import pytest
@@ -19,7 +18,7 @@ from events.models import Event, EventSequence
 from events.sequencer import sequence_round
 from tasks import services
 from tasks.models import Tag, Task, TaskList
-from tests.conftest import USER_A, USER_B, statements
+from tests.conftest import USER_A, USER_B, concurrently, statements
 
 pytestmark = pytest.mark.django_db
 API = f"/api/{USER_A}"
@@ -289,22 +288,12 @@ def test_a_write_pays_one_statement_for_its_event():
 @pytest.mark.django_db(transaction=True)
 def test_concurrent_writes_of_one_user_number_their_events_without_gaps_or_repeats():
     task_ids = [services.task_create(user_id=USER_A, title=f"t{n}").id for n in range(4)]
-    errors = []
 
     def toggle_often(task_id):
-        try:
-            for _ in range(5):
-                services.task_toggle(user_id=USER_A, task_id=task_id)
-        except Exception as exc:  # reported below
-            errors.append(exc)
-        finally:
-            connection.close()
+        for _ in range(5):
+            services.task_toggle(user_id=USER_A, task_id=task_id)
 
-    threads = [threading.Thread(target=toggle_often, args=(task_id,)) for task_id in task_ids]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
+    errors = concurrently(*(lambda task_id=task_id: toggle_often(task_id) for task_id in task_ids))
 
     assert errors == []
     assert sequence_round() == 4 + 4 * 5
@@ -318,22 +307,12 @@ def test_concurrent_writes_of_one_user_number_their_events_without_gaps_or_repea
 def test_two_sequencers_never_give_a_number_twice():
     for n in range(300):
         services.task_create(user_id=f"user-{n % 3}", title=f"t{n}")
-    errors = []
 
     def number():
-        try:
-            while sequence_round():
-                pass
-        except Exception as exc:  # reported below
-            errors.append(exc)
-        finally:
-            connection.close()
+        while sequence_round():
+            pass
 
-    threads = [threading.Thread(target=number) for _ in range(2)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
+    errors = concurrently(number, number)
 
     assert errors == []
     for user_id in ("user-0", "user-1", "user-2"):

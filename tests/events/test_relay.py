@@ -2,12 +2,12 @@
 own): order, exactly-once storage by message id, a broker that is down, two workers, a worker killed."""
 
 import asyncio
+import contextlib
 import json
 import os
 import signal
 import subprocess
 import sys
-import threading
 import time
 import uuid
 from pathlib import Path
@@ -23,7 +23,7 @@ from events.brokers import NatsPublisher
 from events.models import Event
 from events.sequencer import sequence_round
 from tasks import services
-from tests.conftest import USER_A, USER_B
+from tests.conftest import USER_A, USER_B, concurrently
 
 NATS_URL = os.environ.get("TEST_NATS_URL", "nats://127.0.0.1:4222")
 ROOT = Path(__file__).resolve().parents[2]
@@ -40,32 +40,41 @@ class Stream:
     def publisher(self, url: str = NATS_URL) -> NatsPublisher:
         return NatsPublisher(url, stream=self.name, prefix=self.prefix, timeout=2)
 
+    def count(self) -> int:
+        """How many messages it stored (0 before the relay made it)."""
+        return self._read(lambda jetstream: self._count(jetstream))
+
     def messages(self) -> list[tuple[str, str, dict]]:
         """(topic, message id, the CloudEvent) of each stored message, in the stream's order."""
 
-        async def read() -> list[tuple[str, str, dict]]:
-            client = await nats.connect(NATS_URL)
-            try:
-                jetstream = client.jetstream()
-                count = (await jetstream.stream_info(self.name)).state.messages
-                stored = [await jetstream.get_msg(self.name, seq) for seq in range(1, count + 1)]
-            finally:
-                await client.close()
+        async def read(jetstream) -> list[tuple[str, str, dict]]:
+            stored = [await jetstream.get_msg(self.name, seq) for seq in range(1, await self._count(jetstream) + 1)]
             return [(m.subject.removeprefix(self.prefix), m.headers["Nats-Msg-Id"], json.loads(m.data)) for m in stored]
 
-        return asyncio.run(read())
+        return self._read(read)
 
     def delete(self) -> None:
-        async def drop() -> None:
+        async def drop(jetstream) -> None:
+            with contextlib.suppress(nats.js.errors.NotFoundError):
+                await jetstream.delete_stream(self.name)
+
+        self._read(drop)
+
+    async def _count(self, jetstream) -> int:
+        try:
+            return (await jetstream.stream_info(self.name)).state.messages
+        except nats.js.errors.NotFoundError:
+            return 0
+
+    def _read(self, function):
+        async def connected():
             client = await nats.connect(NATS_URL)
             try:
-                await client.jetstream().delete_stream(self.name)
-            except nats.js.errors.NotFoundError:
-                pass
+                return await function(client.jetstream())
             finally:
                 await client.close()
 
-        asyncio.run(drop())
+        return asyncio.run(connected())
 
 
 def relayed(publisher) -> int:
@@ -204,7 +213,7 @@ def test_two_workers_never_relay_one_event_twice(stream):
     for user_id in users:
         for n in range(10):
             services.task_create(user_id=user_id, title=f"t{n}")
-    duplicates, errors = [], []
+    duplicates = []
 
     def work():
         publisher = stream.publisher()
@@ -219,17 +228,10 @@ def test_two_workers_never_relay_one_event_twice(stream):
         try:
             while relayed(Counting()):
                 pass
-        except Exception as exc:  # reported below
-            errors.append(exc)
         finally:
             publisher.close()
-            connection.close()
 
-    workers = [threading.Thread(target=work) for _ in range(2)]
-    for worker in workers:
-        worker.start()
-    for worker in workers:
-        worker.join()
+    errors = concurrently(work, work)
 
     assert (errors, duplicates) == ([], [])
     assert len(stream.messages()) == 6 * 10 * 2
@@ -250,7 +252,7 @@ def test_a_worker_killed_mid_batch_loses_nothing_and_stores_nothing_twice(stream
     worker = subprocess.Popen([sys.executable, "manage.py", "worker"], cwd=ROOT, env=env, stdout=subprocess.DEVNULL)
     try:
         deadline = time.monotonic() + 60
-        while time.monotonic() < deadline and _stored_count(stream) < 300:
+        while time.monotonic() < deadline and stream.count() < 300:
             time.sleep(0.02)
     finally:
         worker.send_signal(signal.SIGKILL)
@@ -261,35 +263,6 @@ def test_a_worker_killed_mid_batch_loses_nothing_and_stores_nothing_twice(stream
                    stdout=subprocess.DEVNULL, timeout=120)  # fmt: skip
 
     total = Event.objects.count()
-    ids = _stored_ids(stream)
+    ids = [message_id for _, message_id, _ in stream.messages()]
     assert len(ids) == len(set(ids)) == total * 2  # each event once on each of its two topics
     assert not Event.objects.filter(published_at=None).exists()
-
-
-def _stored_ids(stream: Stream) -> list[str]:
-    async def read() -> list[str]:
-        client = await nats.connect(NATS_URL)
-        try:
-            jetstream = client.jetstream()
-            try:
-                count = (await jetstream.stream_info(stream.name)).state.messages
-            except nats.js.errors.NotFoundError:
-                return []
-            return [(await jetstream.get_msg(stream.name, seq)).headers["Nats-Msg-Id"] for seq in range(1, count + 1)]
-        finally:
-            await client.close()
-
-    return asyncio.run(read())
-
-
-def _stored_count(stream: Stream) -> int:
-    async def count() -> int:
-        client = await nats.connect(NATS_URL)
-        try:
-            return (await client.jetstream().stream_info(stream.name)).state.messages
-        except nats.js.errors.NotFoundError:
-            return 0
-        finally:
-            await client.close()
-
-    return asyncio.run(count())
