@@ -5,10 +5,12 @@ a new event below n: the property that resuming from a number (a stream's Last-E
 event inserted earlier but committed later than one already numbered gets the next number: the two
 were writes of different rows (a task's writes wait on its row lock, so they commit in insertion order).
 A round holds each user it numbers (on PostgreSQL an advisory lock: several workers share the users).
+What follows from a numbered event exactly once (a webhook's delivery) hangs on events.signals.numbered.
 """
 
 from django.db import connection, transaction
 
+from events import signals
 from events.models import Event, EventSequence
 
 USERS_PER_ROUND = 100
@@ -32,6 +34,7 @@ def sequence_user(user_id: str) -> int:
         first = take_numbers(user_id, len(waiting)) - len(waiting) + 1
         numbered = [Event(id=event_id, sequence=first + offset) for offset, event_id in enumerate(waiting)]
         Event.objects.bulk_update(numbered, ["sequence"], batch_size=500)
+        signals.numbered.send(sender=Event, user_id=user_id, event_ids=waiting)
     return len(waiting)
 
 

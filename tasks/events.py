@@ -9,7 +9,7 @@ CloudEvents `type` says more: todo.task.<kind>, one of TASK_KINDS.
 
 from collections.abc import Iterable, Mapping
 from datetime import datetime
-from typing import Any, Literal
+from typing import Any, Literal, get_args
 
 from django.utils import timezone
 
@@ -22,6 +22,12 @@ ListKind = Literal["created", "updated", "deleted", "restored", "purged"]
 TagKind = Literal["renamed", "deleted"]
 TASK_KINDS: dict[str, str] = {"created": "created", "updated": "updated", "completed": "completed",
                               "deleted": "deleted", "restored": "updated", "purged": "deleted"}  # fmt: skip
+# Every CloudEvents type the outbox records (what a webhook may ask for).
+EVENT_TYPES: tuple[str, ...] = (
+    *(f"todo.task.{kind}" for kind in get_args(TaskKind)),
+    *(f"todo.list.{kind}" for kind in get_args(ListKind)),
+    *(f"todo.tag.{kind}" for kind in get_args(TagKind)),
+)
 LIST_FIELDS = ("id", "name", "color", "position", "archived", "inbox")
 
 

@@ -78,6 +78,9 @@ INSTALLED_APPS = [
     "tasks",
     "chat",
     "events",
+    "webhooks",
+    "django_tasks",
+    "django_tasks_db",  # the task queue's database backend (webhook deliveries; manage.py worker runs it)
     "mcp_server",
     "axes",  # the admin login's lockout
 ]
@@ -310,6 +313,22 @@ EVENTS_SUBJECT_PREFIX = os.environ.get("EVENTS_SUBJECT_PREFIX", "")
 EVENTS_POLL_SECONDS = float(os.environ.get("EVENTS_POLL_SECONDS", "0.2"))
 # Published events (all events, without a broker) are deleted this long after.
 EVENTS_RETENTION = timedelta(hours=get_int_from_env("EVENTS_RETENTION_HOURS", 168))
+
+# Background tasks (django-tasks, the backport of Django 6's Tasks API) in the database: no other
+# service, and several workers share the queue on PostgreSQL (SELECT … FOR UPDATE SKIP LOCKED).
+TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}
+
+# Webhooks (the webhooks app): the worker POSTs each event to the user's webhooks, WEBHOOK_DELIVERY_THREADS
+# at a time, each attempt given WEBHOOK_TIMEOUT_SECONDS; a failed one is retried after
+# WEBHOOK_BACKOFF_SECONDS * 4^(n-1) (at most WEBHOOK_BACKOFF_CAP_SECONDS, ±25 %), WEBHOOK_MAX_ATTEMPTS
+# in all: about 27 hours with the defaults. Targets on loopback or private addresses are refused unless
+# WEBHOOK_ALLOW_PRIVATE_TARGETS (development, tests): never in production.
+WEBHOOK_TIMEOUT_SECONDS = float(os.environ.get("WEBHOOK_TIMEOUT_SECONDS", "10"))
+WEBHOOK_BACKOFF_SECONDS = float(os.environ.get("WEBHOOK_BACKOFF_SECONDS", "5"))
+WEBHOOK_BACKOFF_CAP_SECONDS = float(os.environ.get("WEBHOOK_BACKOFF_CAP_SECONDS", str(10 * 3600)))
+WEBHOOK_MAX_ATTEMPTS = get_int_from_env("WEBHOOK_MAX_ATTEMPTS", 10)
+WEBHOOK_DELIVERY_THREADS = get_int_from_env("WEBHOOK_DELIVERY_THREADS", 4)
+WEBHOOK_ALLOW_PRIVATE_TARGETS = get_bool_from_env("WEBHOOK_ALLOW_PRIVATE_TARGETS", False)
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": ["todo_project.auth.BetterAuthJWTAuthentication"],

@@ -18,6 +18,7 @@ urlpatterns = [
     path("api/docs/", SpectacularSwaggerSplitView.as_view(url_name="schema"), name="docs"),
     path("api/<str:user_id>/", include("tasks.urls")),
     path("api/<str:user_id>/", include("chat.urls")),
+    path("api/<str:user_id>/", include("webhooks.urls")),
     re_path(r"^mcp/?$", mcp_views.mcp, name="mcp"),
     # Any other path is a JSON 404, even with DEBUG on (no HTML debug page); the admin's paths are left to
     # the admin (and to APPEND_SLASH, which redirects /admin to /admin/).
