@@ -44,7 +44,7 @@ run: install ## Migrate, seed demo data, print a curl line and start the dev ser
 	@$(PY) manage.py worker & worker=$$!; trap 'kill $$worker 2>/dev/null' EXIT INT TERM; \
 	  $(PY) manage.py runserver $(HOST):$(PORT)
 
-worker: install ## The background worker: relays the events to NATS JetStream (EVENTS_URL), prunes old ones
+worker: install ## The background worker: numbers the events, delivers webhooks, relays to NATS JetStream (EVENTS_URL), prunes
 	$(PY) manage.py worker
 
 serve: install ## Production server (gunicorn) on $HOST:$PORT, after migrations and collectstatic

@@ -1,14 +1,11 @@
 from rest_framework import serializers
 
 from tasks.events import EVENT_TYPES
-from tasks.serializers import TaskSerializer
 from todo_project.api import RejectUnknownFieldsMixin, StrictBooleanField, StrictCharField
 from webhooks.models import Attempt, Delivery, Webhook
 
 
 class WebhookSerializer(RejectUnknownFieldsMixin, serializers.ModelSerializer):
-    serializer_field_mapping = TaskSerializer.serializer_field_mapping
-
     url = StrictCharField(
         max_length=2000,
         help_text="An http(s) URL without credentials whose host resolves to public addresses only "
