@@ -69,3 +69,67 @@ def tag_changed(kind: TagKind, *, user_id: str, name: str, new_name: str | None 
     if new_name is not None:
         data["new_name"] = new_name
     record(user_id, [Change(f"todo.tag.{kind}", f"tags/{name}", now, data)])
+
+
+# The OpenAPI description of an event (todo_project.schema.describe_events adds them as components):
+# what a webhook's POST carries, and a delivery's `event`.
+def _data(kind_of: str, kinds: tuple[str, ...], fields: dict[str, Any], required: list[str]) -> dict[str, Any]:
+    return {
+        "type": "object",
+        "required": ["event_type", *required, "user_id", "timestamp"],
+        "properties": {
+            "event_type": {"type": "string", "enum": sorted(set(kinds))},
+            **fields,
+            "user_id": {"type": "string"},
+            "timestamp": {"type": "string", "format": "date-time", "description": f"The moment the {kind_of} changed."},
+        },
+    }
+
+
+LIST_DATA_FIELDS = {"name": {"type": "string"}, "color": {"type": "string", "nullable": True}} | {
+    "id": {"type": "integer"}, "position": {"type": "integer"}, "archived": {"type": "boolean"},
+    "inbox": {"type": "boolean"}, "created_at": {"type": "string", "format": "date-time"},
+    "updated_at": {"type": "string", "format": "date-time"},
+}  # fmt: skip
+EVENT_SCHEMAS: dict[str, dict[str, Any]] = {
+    "TaskEventData": _data(
+        "task", tuple(TASK_KINDS.values()),
+        {"task_id": {"type": "integer"},
+         "task_data": {"allOf": [{"$ref": "#/components/schemas/Task"}], "description": "The task as it became."}},
+        ["task_id", "task_data"],
+    ),
+    "ListEventData": _data(
+        "list", get_args(ListKind),
+        {"list_id": {"type": "integer"}, "list_data": {"type": "object", "properties": LIST_DATA_FIELDS}},
+        ["list_id", "list_data"],
+    ),
+    "TagEventData": _data(
+        "tag", get_args(TagKind),
+        {"name": {"type": "string"}, "new_name": {"type": "string", "description": "A rename's new name."}},
+        ["name"],
+    ),
+    "CloudEvent": {
+        "type": "object",
+        "description": "A change of the user's tasks, lists or tags as a CloudEvents 1.0 event in the structured "
+        "JSON format: the body of a webhook's POST (content-type application/cloudevents+json, with the Standard "
+        "Webhooks headers webhook-id, webhook-timestamp and webhook-signature), and a message on the broker's "
+        "subjects task-events and task-updates.",
+        "required": ["specversion", "id", "source", "type", "subject", "time", "datacontenttype", "sequence",
+                     "userid", "data"],
+        "properties": {
+            "specversion": {"type": "string", "enum": ["1.0"]},
+            "id": {"type": "string", "format": "uuid", "description": "Unique per event."},
+            "source": {"type": "string", "description": "EVENTS_SOURCE, e.g. /todo-backend."},
+            "type": {"type": "string", "enum": list(EVENT_TYPES)},
+            "subject": {"type": "string", "description": "What changed: tasks/<id>, lists/<id> or tags/<name>."},
+            "time": {"type": "string", "format": "date-time"},
+            "datacontenttype": {"type": "string", "enum": ["application/json"]},
+            "sequence": {"type": "string", "pattern": "^[0-9]{20}$",
+                         "description": "The user's event number, 1, 2, 3, … in the order of the changes, "
+                         "zero-padded to 20 digits so that it sorts as text."},
+            "userid": {"type": "string", "description": "The Better Auth user whose data changed."},
+            "data": {"oneOf": [{"$ref": f"#/components/schemas/{name}"}
+                               for name in ("TaskEventData", "ListEventData", "TagEventData")]},
+        },
+    },
+}  # fmt: skip

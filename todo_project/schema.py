@@ -158,3 +158,11 @@ def describe_links(result: dict, **kwargs) -> dict:
                         for name, (target, parameters) in links.items()
                     }
     return result
+
+
+def describe_events(result: dict, **kwargs) -> dict:
+    """The event's schema (CloudEvent and its data, from tasks.events) as components, for what refers to it."""
+    from tasks.events import EVENT_SCHEMAS
+
+    result.setdefault("components", {}).setdefault("schemas", {}).update(EVENT_SCHEMAS)
+    return result

@@ -363,6 +363,7 @@ SPECTACULAR_SETTINGS = {
         "drf_spectacular.hooks.postprocess_schema_enums",
         "todo_project.schema.describe_request_rules",
         "todo_project.schema.describe_links",
+        "todo_project.schema.describe_events",
     ],
     "SWAGGER_UI_SETTINGS": {"persistAuthorization": True},
     "SWAGGER_UI_DIST": "SIDECAR",

@@ -1,3 +1,7 @@
+import json
+from typing import Any
+
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from tasks.events import EVENT_TYPES
@@ -42,13 +46,22 @@ class AttemptSerializer(serializers.ModelSerializer):
         fields = ["number", "at", "status_code", "latency_ms", "error", "response"]
 
 
+@extend_schema_field({"$ref": "#/components/schemas/CloudEvent"})
+class EventField(serializers.Field):
+    """A delivery's body, the event, as JSON."""
+
+    def to_representation(self, value: str) -> Any:
+        return json.loads(value)
+
+
 class DeliverySerializer(serializers.ModelSerializer):
     webhook_id = serializers.IntegerField(read_only=True)
+    event = EventField(source="body", read_only=True, help_text="What its every attempt POSTs.")
     message_id = serializers.CharField(read_only=True, help_text="The webhook-id header of its every attempt.")
     log = AttemptSerializer(many=True, read_only=True, help_text="Its attempts, first first.")
 
     class Meta:
         model = Delivery
         fields = ["id", "webhook_id", "message_id", "event_id", "event_type", "status", "attempts",
-                  "next_attempt_at", "created_at", "finished_at", "last_error", "log"]  # fmt: skip
+                  "next_attempt_at", "created_at", "finished_at", "last_error", "event", "log"]  # fmt: skip
         read_only_fields = fields

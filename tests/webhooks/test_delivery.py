@@ -293,3 +293,42 @@ def test_prune_keeps_pending_and_recent_deliveries(receiver, settings):
     assert deliveries.prune(now=later) >= 1
     assert not Delivery.objects.exists()
     assert not DBTaskResult.objects.exists()
+
+
+def test_the_deliveries_answer_as_the_openapi_description_says(receiver, api_a):
+    """The CloudEvent component (and its data's) describes what a webhook really receives."""
+    from drf_spectacular.generators import SchemaGenerator
+    from jsonschema import Draft202012Validator
+
+    schemas = SchemaGenerator().get_schema(request=None, public=True)["components"]["schemas"]
+
+    def plain(node):  # OpenAPI 3.0's nullable as JSON Schema says it
+        if isinstance(node, list):
+            return [plain(item) for item in node]
+        if not isinstance(node, dict):
+            return node
+        node = {key: plain(value) for key, value in node.items()}
+        if node.pop("nullable", False):
+            return {"anyOf": [node, {"type": "null"}]}
+        return node
+
+    def validate(value, name):
+        root = {"$ref": f"#/components/schemas/{name}", "components": {"schemas": plain(schemas)}}
+        Draft202012Validator(root).validate(value)
+
+    webhook = hook(receiver.url())
+    made = api_a.post(f"/api/{USER_A}/tasks", {"title": "water plants", "tags": ["home"]}, format="json")
+    task_id = made.json()["id"]
+    api_a.patch(f"/api/{USER_A}/tasks/{task_id}/complete", {"completed": True}, format="json")
+    api_a.post(f"/api/{USER_A}/lists", {"name": "Garden"}, format="json")
+    tasks.tag_rename(user_id=USER_A, name="home", new_name="house")
+    work()
+    assert {"todo.task.created", "todo.task.completed", "todo.list.created", "todo.tag.renamed"} <= {
+        got.event["type"] for got in receiver.received
+    }
+    for got in receiver.received:
+        validate(got.event, "CloudEvent")
+    for delivery in api_a.get(f"/api/{USER_A}/webhooks/{webhook.id}/deliveries").json():
+        validate(delivery, "Delivery")
+    with pytest.raises(Exception, match="is not one of"):  # the check can fail
+        validate({**receiver.received[0].event, "type": "todo.task.exploded"}, "CloudEvent")

@@ -25,9 +25,10 @@ pytestmark = [
 
 def worker_env() -> dict[str, str]:
     database = connection.settings_dict
-    return {**os.environ, "DATABASE_URL": f"postgres://{database['USER']}@{database['HOST']}:{database['PORT']}/{database['NAME']}",
-            "EVENTS_URL": "", "DJANGO_DEBUG": "true", "LOG_LEVEL": "WARNING", "WEBHOOK_ALLOW_PRIVATE_TARGETS": "true",
-            "WEBHOOK_BACKOFF_SECONDS": "0.1", "WEBHOOK_BACKOFF_CAP_SECONDS": "0.2", "EVENTS_POLL_SECONDS": "0.05"}  # fmt: skip
+    url = f"postgres://{database['USER']}@{database['HOST']}:{database['PORT']}/{database['NAME']}"
+    return {**os.environ, "DATABASE_URL": url, "EVENTS_URL": "", "DJANGO_DEBUG": "true", "LOG_LEVEL": "WARNING",
+            "WEBHOOK_ALLOW_PRIVATE_TARGETS": "true", "WEBHOOK_BACKOFF_SECONDS": "0.1",
+            "WEBHOOK_BACKOFF_CAP_SECONDS": "0.2", "EVENTS_POLL_SECONDS": "0.05"}  # fmt: skip
 
 
 def test_the_worker_delivers_retries_and_stops_on_sigterm(receiver):
