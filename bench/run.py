@@ -6,6 +6,7 @@
     make bench BENCH_ARGS="--against HEAD~1"  # this checkout vs another revision (bench/compare.py)
     make bench BENCH_ARGS="--scenarios list-under-attack"  # a list while another user attacks (bench/hostile.py)
     make bench BENCH_ARGS="--scenarios cold"  # get from a fresh server's first moment vs a later, warm window
+    make bench BENCH_ARGS="--scenarios events"  # the worker: latency to JetStream and webhooks (bench/event_flow.py)
 
 Prints, per scenario, requests/s, p50, p99 and errors, and our list/get throughput as a ratio of
 a bare WSGI app doing the same SQL (bench/baseline.py) under the same server, measured in the same
@@ -29,13 +30,14 @@ from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from pathlib import Path
 
+from event_flow import events_scenario  # bench/event_flow.py
 from hostile import TARGET_RATIO, list_under_attack, prepare_attacker  # bench/hostile.py
 from slow_model import slow_model  # bench/slow_model.py
 
 ROOT = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent
 SCENARIOS = ["list", "get", "create", "update", "toggle", "delete", "list-one-list", "health", "chat",
-             "chat-stream", "list-during-streams", "cold"]  # fmt: skip
+             "chat-stream", "list-during-streams", "cold", "events"]  # fmt: skip
 TARGET_P99_MS = 50
 
 
@@ -126,7 +128,7 @@ def prepare(args: argparse.Namespace, env: dict[str, str]) -> dict[str, object]:
     quiet = io.StringIO()
     writers = 2 if args.against else 1  # --against: a writer of its own for REV's server
     for prefix, users, count in [("bench-reader-", 1, 50), ("bench-writer-", writers, 10),
-                                 ("bench-deleter-", 1, 60_000)]:  # fmt: skip
+                                 ("bench-deleter-", 1, 60_000), ("bench-events-", 1, 1)]:  # fmt: skip
         call_command("seed_demo", users=users, tasks_per_user=count, prefix=prefix, reset=True, stdout=quiet)
     from django.db import connection
 
@@ -149,6 +151,8 @@ def prepare(args: argparse.Namespace, env: dict[str, str]) -> dict[str, object]:
         "deleter_token": mint_token(deleter, ttl=7200),
         "delete_first": doomed[0],
         "delete_last": doomed[-1],
+        "events_user": "bench-events-1",
+        "events_token": mint_token("bench-events-1", ttl=7200),
     }
     if args.against:
         rev_writer = "bench-writer-2"
@@ -328,6 +332,14 @@ def run_scenarios(args, env, data, scenarios) -> tuple[dict, dict]:
                     return wrk_result(start_wrk(args, url, "list", data, args.duration, connections=connections))
 
                 ours[scenario] = list_under_attack(url, data, args.rounds, args.attackers, measure_list)
+            elif scenario == "events":
+                ours[scenario] = events = events_scenario(args, env, url, data)
+                log(f"  events: {events['writes']} writes at {events['rate']}/s, commit → JetStream p50 "
+                    f"{events['to_stream_p50_ms']:.0f} ms p99 {events['to_stream_p99_ms']:.0f} ms, → webhook p50 "
+                    f"{events['to_webhook_p50_ms']:.0f} ms p99 {events['to_webhook_p99_ms']:.0f} ms; a backlog of "
+                    f"{events['backlog']}: relayed {events['relay_events_per_s']:.0f} events/s, delivered "
+                    f"{events['deliveries_per_s']:.0f} webhooks/s")  # fmt: skip
+                continue
             else:
                 ours[scenario] = measure(args, url, scenario, data)
             log(f"  {scenario:<19} {ours[scenario]['rps']:>8.0f} req/s  p99 {ours[scenario]['p99_ms']:.1f} ms"
@@ -355,6 +367,8 @@ def table(ours: dict, baseline: dict) -> str:
         "|---|---:|---:|---:|---:|---:|",
     ]
     for scenario, result in ours.items():
+        if scenario == "events":  # latencies and rates of its own, logged as it ran
+            continue
         ratio = f"{result['ratio']:.0%}" if "ratio" in result else ""
         latency = f"{result['p50_ms']:.1f} | {result['p99_ms']:.1f}" if result["requests"] else "none done | none done"
         errors = f"{result['errors']}" + (f" ({result['busy']} busy)" if result.get("busy") else "")
@@ -448,9 +462,9 @@ def main() -> None:
             rounds = ", ".join(f"x{ratio:.2f}" for ratio in attacked["round_ratios"])
             log(f"list under attack: p99 x{attacked['p99_ratio']:.2f} of the list alone, the median of rounds "
                 f"{rounds} (target ≤ x{TARGET_RATIO:g})")  # fmt: skip
-        timed = {s: r for s, r in ours.items() if s not in ("chat", "chat-stream")}
+        timed = {s: r for s, r in ours.items() if s not in ("chat", "chat-stream", "events")}
         slow = [s for s, r in timed.items() if not r["requests"] or r["p99_ms"] >= TARGET_P99_MS]
-        failed = [s for s, r in ours.items() if r["errors"]]
+        failed = [s for s, r in ours.items() if r.get("errors")]
         log(f"p99 < {TARGET_P99_MS} ms: {'all' if not slow else 'missed by ' + ', '.join(slow)}; "
             f"errors: {'none' if not failed else ', '.join(failed)}")  # fmt: skip
         log("\nList query plan:\n" + explain(str(data["reader"])))

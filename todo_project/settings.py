@@ -387,10 +387,20 @@ LOGGING = {
         "django.request": {"level": "ERROR"},
         "todo.requests": {"level": "INFO" if LOG_FORMAT == "json" else "WARNING"},
         # Chatty libraries; the MCP SDK announces each /mcp request's session in three INFO lines, django-axes
-        # its version at every start.
+        # its version at every start, django-tasks each task's enqueueing, start and end (webhooks.delivery
+        # logs each attempt's outcome once).
         **{
             name: {"level": "WARNING"}
-            for name in ["httpx", "httpx2", "openai", "openai.agents", "mcp.server", "axes.apps"]
+            for name in [
+                "httpx",
+                "httpx2",
+                "openai",
+                "openai.agents",
+                "mcp.server",
+                "axes.apps",
+                "django_tasks",
+                "django_tasks_db",
+            ]
         },
     },
 }

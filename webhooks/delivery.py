@@ -15,6 +15,7 @@ delivery ids."""
 
 import logging
 import random
+import threading
 import time
 import uuid
 from datetime import UTC, datetime, timedelta
@@ -115,12 +116,9 @@ def post(webhook: Webhook, delivery: Delivery) -> Outcome:
     timeout = httpx2.Timeout(settings.WEBHOOK_TIMEOUT_SECONDS)
     started = time.monotonic()
     try:
-        with (
-            httpx2.Client(timeout=timeout, follow_redirects=False, trust_env=False) as client,
-            client.stream(
-                "POST", target.url_at(address), content=body, headers=headers, extensions=extensions
-            ) as response,
-        ):
+        with client().stream(
+            "POST", target.url_at(address), content=body, headers=headers, extensions=extensions, timeout=timeout
+        ) as response:
             latency_ms = round((time.monotonic() - started) * 1000)
             prefix = bytearray()
             for chunk in response.iter_raw():
@@ -137,6 +135,17 @@ def post(webhook: Webhook, delivery: Delivery) -> Outcome:
         return Outcome(error=f"{type(error).__name__}: {error}"[:300])
 
 
+_clients = threading.local()
+
+
+def client() -> httpx2.Client:
+    """This thread's HTTP client: its connections stay open to the addresses it sent to (each the address
+    checked, so a kept connection goes nowhere else)."""
+    if getattr(_clients, "client", None) is None:
+        _clients.client = httpx2.Client(follow_redirects=False, trust_env=False)
+    return _clients.client
+
+
 def backoff(number: int) -> timedelta:
     """The wait after failed attempt `number`: exponential, capped, with jitter."""
     delay = min(settings.WEBHOOK_BACKOFF_CAP_SECONDS, settings.WEBHOOK_BACKOFF_SECONDS * 4 ** (number - 1))
@@ -151,15 +160,12 @@ def record(delivery: Delivery, number: int, sent_at: datetime, outcome: Outcome)
         latency_ms=outcome.latency_ms, error=outcome.error, response=outcome.response,
     )  # fmt: skip
     delivery.attempts = number
-    webhook = Webhook.objects.select_for_update().get(id=delivery.webhook_id)
+    webhook = Webhook.objects.filter(id=delivery.webhook_id)  # conditional updates: no lock on the webhook's row
     if outcome.succeeded:
-        if webhook.failing_since is not None:
-            Webhook.objects.filter(id=webhook.id).update(failing_since=None)
+        webhook.filter(failing_since__isnull=False).update(failing_since=None)
         finish(delivery, Delivery.Status.DELIVERED)
         return
-    if webhook.failing_since is None:
-        webhook.failing_since = sent_at
-        Webhook.objects.filter(id=webhook.id).update(failing_since=sent_at)
+    webhook.filter(failing_since=None).update(failing_since=sent_at)
     error = outcome.error or f"HTTP {outcome.status_code}"
     if number < settings.WEBHOOK_MAX_ATTEMPTS:
         enqueue(delivery, number + 1, at=now + backoff(number))
@@ -168,8 +174,12 @@ def record(delivery: Delivery, number: int, sent_at: datetime, outcome: Outcome)
         return
     finish(delivery, Delivery.Status.FAILED, f"Gave up after {number} attempts: {error}")
     first = Attempt.objects.filter(delivery=delivery, number=1).values_list("at", flat=True).first() or sent_at
-    if webhook.active and webhook.failing_since <= first:
-        turn_off(webhook, f"Every attempt failed from {first:%Y-%m-%d %H:%M} UTC to {now:%Y-%m-%d %H:%M} UTC.")
+    # Failing since this delivery's first attempt at the latest: nothing got through to it since.
+    reason = f"Every attempt failed from {first:%Y-%m-%d %H:%M} UTC to {now:%Y-%m-%d %H:%M} UTC."
+    if webhook.filter(active=True, failing_since__lte=first).update(
+        active=False, disabled_reason=reason, updated_at=now
+    ):
+        turn_off(delivery.webhook_id, reason)
 
 
 def finish(delivery: Delivery, status: str, error: str = "") -> None:
@@ -180,14 +190,13 @@ def finish(delivery: Delivery, status: str, error: str = "") -> None:
     delivery.save(update_fields=["status", "attempts", "finished_at", "leased_until", "next_attempt_at", "last_error"])
 
 
-def turn_off(webhook: Webhook, reason: str) -> None:
-    """The webhook off after sustained failure; its other pending deliveries end with it."""
-    now = timezone.now()
-    Webhook.objects.filter(id=webhook.id).update(active=False, disabled_reason=reason[:200], updated_at=now)
-    webhook.deliveries.filter(status=Delivery.Status.PENDING).update(
-        status=Delivery.Status.FAILED, finished_at=now, next_attempt_at=None, last_error="The webhook was turned off."
-    )
-    logger.warning("webhook %s turned off: %s", webhook.id, reason)
+def turn_off(webhook_id: int, reason: str) -> None:
+    """After sustained failure turned the webhook off: its other pending deliveries end with it."""
+    Delivery.objects.filter(webhook_id=webhook_id, status=Delivery.Status.PENDING).update(
+        status=Delivery.Status.FAILED, finished_at=timezone.now(), next_attempt_at=None,
+        last_error="The webhook was turned off.",
+    )  # fmt: skip
+    logger.warning("webhook %s turned off: %s", webhook_id, reason)
 
 
 def recover(*, now: datetime | None = None) -> int:
