@@ -23,7 +23,7 @@ from pathlib import Path
 
 from run import BIN, ROOT, log, measure, server  # bench/run.py
 
-SCENARIOS = ["list", "get", "create", "update", "toggle"]
+SCENARIOS = ["list", "get", "create", "update", "toggle", "update-many", "toggle-many"]
 
 
 def git(*arguments: str, cwd: Path = ROOT) -> str:
@@ -118,7 +118,7 @@ def figures(rounds: list[dict]) -> str:
 
 def run_against(args, env: dict[str, str], data: dict, scenarios: list[str]) -> dict:
     rev_data = {**data, "writer": data["rev_writer"], "writer_token": data["rev_writer_token"],
-                "writer_task": data["rev_writer_task"]}  # fmt: skip
+                "writer_task": data["rev_writer_task"], "writer_many_first": data["rev_writer_many_first"]}  # fmt: skip
     dirty = " + uncommitted changes" if git("status", "--porcelain", "--untracked-files=no") else ""
     this = f"{describe('HEAD')}{dirty}"
     with checkout(args.against) as (commit, path):

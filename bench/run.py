@@ -36,9 +36,10 @@ from slow_model import slow_model  # bench/slow_model.py
 
 ROOT = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent
-SCENARIOS = ["list", "get", "create", "update", "toggle", "delete", "list-one-list", "health", "chat",
-             "chat-stream", "list-during-streams", "cold", "events"]  # fmt: skip
+SCENARIOS = ["list", "get", "create", "update", "toggle", "update-many", "toggle-many", "delete", "list-one-list",
+             "health", "chat", "chat-stream", "list-during-streams", "cold", "events"]  # fmt: skip
 TARGET_P99_MS = 50
+MANY_TASKS = 200  # the writer's tasks, which update-many and toggle-many spread their writes over
 
 
 def parse_args() -> argparse.Namespace:
@@ -127,7 +128,7 @@ def prepare(args: argparse.Namespace, env: dict[str, str]) -> dict[str, object]:
     call_command("collectstatic", interactive=False, verbosity=0)  # as `make serve` does
     quiet = io.StringIO()
     writers = 2 if args.against else 1  # --against: a writer of its own for REV's server
-    for prefix, users, count in [("bench-reader-", 1, 50), ("bench-writer-", writers, 10),
+    for prefix, users, count in [("bench-reader-", 1, 50), ("bench-writer-", writers, MANY_TASKS),
                                  ("bench-deleter-", 1, 60_000), ("bench-events-", 1, 1)]:  # fmt: skip
         call_command("seed_demo", users=users, tasks_per_user=count, prefix=prefix, reset=True, stdout=quiet)
     from django.db import connection
@@ -147,6 +148,7 @@ def prepare(args: argparse.Namespace, env: dict[str, str]) -> dict[str, object]:
         "writer": writer,
         "writer_token": mint_token(writer, ttl=7200),
         "writer_task": selectors.task_list(user_id=writer).first().id,
+        "writer_many_first": _contiguous(writer),
         "deleter": deleter,
         "deleter_token": mint_token(deleter, ttl=7200),
         "delete_first": doomed[0],
@@ -157,8 +159,19 @@ def prepare(args: argparse.Namespace, env: dict[str, str]) -> dict[str, object]:
     if args.against:
         rev_writer = "bench-writer-2"
         data.update(rev_writer=rev_writer, rev_writer_token=mint_token(rev_writer, ttl=7200),
-                    rev_writer_task=selectors.task_list(user_id=rev_writer).first().id)  # fmt: skip
+                    rev_writer_task=selectors.task_list(user_id=rev_writer).first().id,
+                    rev_writer_many_first=_contiguous(rev_writer))  # fmt: skip
     return data
+
+
+def _contiguous(user_id: str) -> int:
+    """The first of the user's tasks' ids, which must be contiguous (update-many walks them)."""
+    from tasks.models import Task
+
+    ids = sorted(Task.objects.filter(user_id=user_id).values_list("id", flat=True))
+    if ids[-1] - ids[0] + 1 != len(ids):
+        sys.exit(f"{user_id}'s tasks need contiguous ids; rerun the benchmark.")
+    return ids[0]
 
 
 def _list_of_half(user_id: str) -> int:
@@ -217,7 +230,9 @@ def server(app: str, port: int, env: dict[str, str], ready_path: str, cwd: Path 
 
 
 def start_wrk(args, url, scenario, data, seconds, connections=None) -> subprocess.Popen:
-    role = {"create": "writer", "update": "writer", "toggle": "writer", "delete": "deleter"}.get(scenario, "reader")
+    writes = {"create": "writer", "update": "writer", "toggle": "writer", "update-many": "writer",
+              "toggle-many": "writer", "delete": "deleter"}  # fmt: skip
+    role = writes.get(scenario, "reader")
     env = {
         **os.environ,
         "SCENARIO": scenario,
@@ -226,6 +241,8 @@ def start_wrk(args, url, scenario, data, seconds, connections=None) -> subproces
         "TASK_ID": str(data[f"{role}_task"]) if f"{role}_task" in data else "0",
         "DELETE_FIRST": str(data["delete_first"]),
         "LIST_ID": str(data.get("reader_list", 0)),
+        "MANY_FIRST": str(data.get(f"{role}_many_first", 0)),
+        "MANY_COUNT": str(MANY_TASKS),
         "THREADS": str(args.wrk_threads),
     }
     command = ["wrk", f"-t{args.wrk_threads}", f"-c{connections or args.connections}", f"-d{seconds}s",

@@ -1,6 +1,7 @@
 -- One scenario of the benchmark, chosen by environment variables (see bench/run.py):
---   SCENARIO  list | get | list-one-list | create | update | toggle | delete | health | chat | chat-stream
---   USER_ID, TOKEN, TASK_ID, LIST_ID, DELETE_FIRST, DELETE_LAST
+--   SCENARIO  list | get | list-one-list | create | update | toggle | update-many | toggle-many | delete | health
+--             | chat | chat-stream
+--   USER_ID, TOKEN, TASK_ID, LIST_ID, DELETE_FIRST, DELETE_LAST, MANY_FIRST, MANY_COUNT
 local scenario = os.getenv("SCENARIO")
 local user = os.getenv("USER_ID")
 local base = "/api/" .. user .. "/tasks"
@@ -23,6 +24,9 @@ function init(args)
   local stride = tonumber(os.getenv("THREADS") or "2")
   next_delete = tonumber(os.getenv("DELETE_FIRST") or "0") + thread_index
   delete_stride = stride
+  many_first = tonumber(os.getenv("MANY_FIRST") or "0")
+  many_count = tonumber(os.getenv("MANY_COUNT") or "1")
+  many_next = thread_index
 end
 
 function request()
@@ -38,6 +42,14 @@ function request()
     return wrk.format("PUT", base .. "/" .. task_id, headers, '{"title": "Renamed by wrk"}')
   elseif scenario == "toggle" then
     return wrk.format("PATCH", base .. "/" .. task_id .. "/complete", headers)
+  elseif scenario == "update-many" or scenario == "toggle-many" then
+    -- Each thread walks its own stripe of the writer's MANY_COUNT tasks, from MANY_FIRST on.
+    local id = many_first + many_next % many_count
+    many_next = many_next + delete_stride
+    if scenario == "toggle-many" then
+      return wrk.format("PATCH", base .. "/" .. id .. "/complete", headers)
+    end
+    return wrk.format("PUT", base .. "/" .. id, headers, '{"title": "Renamed by wrk"}')
   elseif scenario == "delete" then
     local id = next_delete
     next_delete = next_delete + delete_stride
