@@ -2,22 +2,24 @@
 only after the broker stored it.
 
 A round takes the users with the oldest pending (numbered, unpublished) events and, for each, that
-user's pending events in sequence order, in a transaction that holds the user (on PostgreSQL an
-advisory lock, so several workers share the users and never relay one event twice; SQLite has a
-single worker). It publishes them one after another and marks them published when the user's batch
-is done; a failure stops that user's batch there, so a later event is never published before an
-earlier one. A relay killed between
+user's pending events in sequence order: on PostgreSQL in a transaction that holds the user (an
+advisory lock, so several workers share the users and never relay one event twice); SQLite has a
+single worker, which holds no transaction while it publishes (there a transaction holds the
+database's write lock, and the API's writes would wait on the broker). It publishes them one after
+another and marks them published when the user's batch is done; a failure stops that user's batch
+there, so a later event is never published before an earlier one. A relay killed between
 publishing and marking publishes those events again after a restart: the broker keeps one of each,
 by its message id (the event id and topic).
 """
 
+import contextlib
 import logging
 import time
 from collections.abc import Callable
 from datetime import datetime
 
 from django.conf import settings
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import Min, Q
 from django.utils import timezone
 
@@ -53,7 +55,10 @@ def relay_round(publisher: Publisher) -> int:
 
 
 def relay_user(publisher: Publisher, user_id: str) -> int:
-    with transaction.atomic():
+    # A transaction on PostgreSQL only: SQLite's are IMMEDIATE (they take its write lock), and a publish
+    # that times out (NATS cut: 5 s) would hold the API's writes as long. Its one worker needs no hold;
+    # the marking is one statement.
+    with transaction.atomic() if connection.vendor == "postgresql" else contextlib.nullcontext():
         if not hold(user_id, "relay"):
             return 0  # another worker has this user now
         pending = Event.objects.filter(user_id=user_id, published_at=None, sequence__isnull=False)

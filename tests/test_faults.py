@@ -1,10 +1,8 @@
 """Faults: the database goes away under load and comes back. A real gunicorn server reaches a
 real PostgreSQL through a TCP proxy that the test cuts and restores."""
 
-import contextlib
 import json
 import os
-import selectors
 import socket
 import subprocess
 import sys
@@ -20,64 +18,10 @@ import psycopg
 import pytest
 from django.db import connection
 
+from tests.proxy import CuttableProxy
+
 ROOT = Path(__file__).resolve().parent.parent
 SECRET = "fault-test-secret-that-is-long-enough-0123456789"
-
-
-class CuttableProxy:
-    """Forwards TCP connections to `target`; cut() drops every connection and refuses new ones."""
-
-    def __init__(self, target: tuple[str, int]) -> None:
-        self.target, self.up = target, True
-        self.listener = socket.create_server(("127.0.0.1", 0))
-        self.port = self.listener.getsockname()[1]
-        self.pairs: list[tuple[socket.socket, socket.socket]] = []
-        self.lock = threading.Lock()
-        threading.Thread(target=self._accept, daemon=True).start()
-
-    def _accept(self) -> None:
-        while True:
-            try:
-                client, _ = self.listener.accept()
-            except OSError:
-                return
-            if not self.up:
-                client.close()
-                continue
-            upstream = socket.create_connection(self.target)
-            with self.lock:
-                self.pairs.append((client, upstream))
-            threading.Thread(target=self._pipe, args=(client, upstream), daemon=True).start()
-
-    @staticmethod
-    def _pipe(a: socket.socket, b: socket.socket) -> None:
-        sel = selectors.DefaultSelector()
-        sel.register(a, selectors.EVENT_READ, b)
-        sel.register(b, selectors.EVENT_READ, a)
-        try:
-            while True:
-                for key, _ in sel.select():
-                    data = key.fileobj.recv(65536)
-                    if not data:
-                        return
-                    key.data.sendall(data)
-        except OSError:
-            return
-        finally:
-            a.close()
-            b.close()
-
-    def cut(self) -> None:
-        self.up = False
-        with self.lock:
-            for client, upstream in self.pairs:
-                for sock in (client, upstream):
-                    with contextlib.suppress(OSError):
-                        sock.shutdown(socket.SHUT_RDWR)
-            self.pairs.clear()
-
-    def restore(self) -> None:
-        self.up = True
 
 
 def call(port: int, method: str, path: str, token: str | None = None, body: dict | None = None) -> tuple[int, dict]:

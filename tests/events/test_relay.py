@@ -1,80 +1,27 @@
 """The relay against the real NATS JetStream on 127.0.0.1:4222 (each test on a stream and subjects of its
-own): order, exactly-once storage by message id, a broker that is down, two workers, a worker killed."""
+own): order, exactly-once storage by message id, a failure mid-batch, two workers, a worker killed. The
+broker going down is tests/events/test_nats_down.py."""
 
-import asyncio
-import contextlib
-import json
 import os
 import signal
 import subprocess
 import sys
 import time
-import uuid
 from pathlib import Path
 
-import nats
 import pytest
-from django.core.management import call_command
 from django.db import connection
 from django.utils import timezone
 
 from events import relay
-from events.brokers import NatsPublisher
 from events.models import Event
 from events.sequencer import sequence_round
 from tasks import services
 from tests.conftest import USER_A, USER_B, concurrently
+from tests.events.conftest import NATS_URL
 
-NATS_URL = os.environ.get("TEST_NATS_URL", "nats://127.0.0.1:4222")
 ROOT = Path(__file__).resolve().parents[2]
 pytestmark = pytest.mark.django_db
-
-
-class Stream:
-    """A JetStream stream of this test's own, and what it stored."""
-
-    def __init__(self) -> None:
-        tag = uuid.uuid4().hex[:10]
-        self.name, self.prefix = f"TEST_{tag}", f"test{tag}."
-
-    def publisher(self, url: str = NATS_URL) -> NatsPublisher:
-        return NatsPublisher(url, stream=self.name, prefix=self.prefix, timeout=2)
-
-    def count(self) -> int:
-        """How many messages it stored (0 before the relay made it)."""
-        return self._read(lambda jetstream: self._count(jetstream))
-
-    def messages(self) -> list[tuple[str, str, dict]]:
-        """(topic, message id, the CloudEvent) of each stored message, in the stream's order."""
-
-        async def read(jetstream) -> list[tuple[str, str, dict]]:
-            stored = [await jetstream.get_msg(self.name, seq) for seq in range(1, await self._count(jetstream) + 1)]
-            return [(m.subject.removeprefix(self.prefix), m.headers["Nats-Msg-Id"], json.loads(m.data)) for m in stored]
-
-        return self._read(read)
-
-    def delete(self) -> None:
-        async def drop(jetstream) -> None:
-            with contextlib.suppress(nats.js.errors.NotFoundError):
-                await jetstream.delete_stream(self.name)
-
-        self._read(drop)
-
-    async def _count(self, jetstream) -> int:
-        try:
-            return (await jetstream.stream_info(self.name)).state.messages
-        except nats.js.errors.NotFoundError:
-            return 0
-
-    def _read(self, function):
-        async def connected():
-            client = await nats.connect(NATS_URL)
-            try:
-                return await function(client.jetstream())
-            finally:
-                await client.close()
-
-        return asyncio.run(connected())
 
 
 def relayed(publisher) -> int:
@@ -82,14 +29,6 @@ def relayed(publisher) -> int:
     while sequence_round():
         pass
     return relay.relay_round(publisher)
-
-
-@pytest.fixture
-def stream(settings):
-    made = Stream()
-    settings.EVENTS_URL, settings.EVENTS_STREAM, settings.EVENTS_SUBJECT_PREFIX = NATS_URL, made.name, made.prefix
-    yield made
-    made.delete()
 
 
 def test_events_go_to_their_topics_in_each_users_order_and_are_marked(stream):
@@ -136,29 +75,6 @@ def test_publishing_again_what_the_broker_stored_stores_nothing_more(stream):
         publisher.close()
 
     assert len(stream.messages()) == 2  # one per topic, not two
-
-
-def test_with_the_broker_down_writes_go_on_and_the_backlog_drains_when_it_is_back(stream, api_a, settings, monkeypatch):
-    settings.EVENTS_URL = "nats://127.0.0.1:1"  # nothing listens there
-    with pytest.raises(Exception):  # noqa: B017, PT011 - whatever nats-py raises for a refused connection
-        stream.publisher("nats://127.0.0.1:1")
-
-    def no_broker_in_a_request(*args, **kwargs):
-        raise AssertionError("a request waited on the broker")
-
-    with monkeypatch.context() as patched:
-        patched.setattr(nats, "connect", no_broker_in_a_request)
-        for title in ("a", "b", "c"):
-            assert api_a.post(f"/api/{USER_A}/tasks", {"title": title}, format="json").status_code == 201
-    ready = api_a.get("/health/ready").json()
-    assert ready["events"]["pending"] == 3
-    assert ready["events"]["oldest_seconds"] >= 0
-
-    settings.EVENTS_URL = NATS_URL
-    call_command("worker", "--once", stdout=open(os.devnull, "w"))  # noqa: SIM115
-
-    assert api_a.get("/health/ready").json()["events"] == {"pending": 0, "oldest_seconds": 0.0}
-    assert len(stream.messages()) == 6
 
 
 def test_a_failure_mid_batch_keeps_the_rest_for_later_in_order(stream):
