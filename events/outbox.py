@@ -2,9 +2,14 @@
 
 One INSERT per BATCH events, nothing else: no lock is taken, so the writes of a user never wait on
 one another for their events. The worker's sequencer (events.sequencer) numbers them afterwards.
+
+A write may instead insert its event in its own statement (tasks.speedups.update_recording), with a
+provisional type whose data is the row as written; the sequencer turns it into the event proper, by the
+function registered for that type here (`provisional`), before it numbers it: only numbered events
+are read, so nothing ever sees one unfinished.
 """
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -15,6 +20,8 @@ from django.db.transaction import TransactionManagementError
 from events.models import Event
 
 BATCH = 500
+# Provisional type → what makes the event proper of its data: (type, data).
+FINISHERS: dict[str, Callable[[dict[str, Any]], tuple[str, dict[str, Any]]]] = {}
 
 
 @dataclass(frozen=True)
@@ -39,3 +46,8 @@ def record(user_id: str, changes: Sequence[Change], *, using: str = DEFAULT_DB_A
          for change in changes),
         batch_size=BATCH,
     )  # fmt: skip
+
+
+def provisional(event_type: str, finish: Callable[[dict[str, Any]], tuple[str, dict[str, Any]]]) -> None:
+    """Register what turns an event of this provisional type into its type and data proper."""
+    FINISHERS[event_type] = finish

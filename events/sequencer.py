@@ -12,6 +12,7 @@ from django.db import connection, transaction
 
 from events import signals
 from events.models import Event, EventSequence
+from events.outbox import FINISHERS
 
 USERS_PER_ROUND = 100
 EVENTS_PER_USER = 5000
@@ -31,11 +32,23 @@ def sequence_user(user_id: str) -> int:
         waiting = list(unnumbered.values_list("id", flat=True)[:EVENTS_PER_USER])
         if not waiting:
             return 0
+        finish(waiting)
         first = take_numbers(user_id, len(waiting)) - len(waiting) + 1
         numbered = [Event(id=event_id, sequence=first + offset) for offset, event_id in enumerate(waiting)]
         Event.objects.bulk_update(numbered, ["sequence"], batch_size=500)
         signals.numbered.send(sender=Event, user_id=user_id, event_ids=waiting)
     return len(waiting)
+
+
+def finish(event_ids: list[int]) -> None:
+    """The provisional events among these made events proper (events.outbox.FINISHERS), before anyone
+    reads them: readers read numbered events only."""
+    if not FINISHERS:
+        return
+    unfinished = list(Event.objects.filter(id__in=event_ids, type__in=list(FINISHERS)))
+    for event in unfinished:
+        event.type, event.data = FINISHERS[event.type](event.data)
+    Event.objects.bulk_update(unfinished, ["type", "data"], batch_size=500)
 
 
 def take_numbers(user_id: str, count: int) -> int:

@@ -36,11 +36,26 @@ def tasks_changed(kind: TaskKind, tasks: Iterable[Task], *, at: datetime | None 
     by_user: dict[str, list[Change]] = {}
     for task in tasks:
         time = at or task.updated_at
-        data = {"event_type": TASK_KINDS[kind], "task_id": task.id, "task_data": render_task(task),
-                "user_id": task.user_id, "timestamp": iso_datetime(time)}  # fmt: skip
+        data = task_event_data(kind, task, time)
         by_user.setdefault(task.user_id, []).append(Change(f"todo.task.{kind}", f"tasks/{task.id}", time, data))
     for user_id, changes in by_user.items():
         record(user_id, changes)
+
+
+def finish_written(data: dict[str, Any]) -> tuple[str, dict[str, Any]]:
+    """The event proper of a write that recorded its event in its own statement (speedups.update_recording):
+    its type and data from the row as written, as tasks_changed makes them (the worker's sequencer calls this,
+    through events.outbox.FINISHERS)."""
+    row = data["row"]
+    task = Task(**{field.attname: field.to_python(row[field.column]) for field in Task._meta.concrete_fields})
+    task.tag_names = row["tag_names"]  # type: ignore[attr-defined]  # as update_returning's row has them
+    kind = written_kind(dict.fromkeys(data["written"]), task)
+    return f"todo.task.{kind}", task_event_data(kind, task, task.updated_at)
+
+
+def task_event_data(kind: TaskKind, task: Task, time: datetime) -> dict[str, Any]:
+    return {"event_type": TASK_KINDS[kind], "task_id": task.id, "task_data": render_task(task),
+            "user_id": task.user_id, "timestamp": iso_datetime(time)}  # fmt: skip
 
 
 def written_kind(values: Mapping[str, Any], task: Task) -> TaskKind:

@@ -5,6 +5,7 @@ instead, visible here. Each has a test that it answers exactly what the plain OR
 Compiled SQL is cached per database alias: two aliases may be two servers of different versions."""
 
 import json
+import uuid
 from collections.abc import Callable, Iterator, Mapping
 from typing import Any, cast
 
@@ -17,7 +18,11 @@ from django.db.models.query import RawQuerySet
 from django.db.models.sql.query import RawQuery
 from django.db.models.sql.subqueries import UpdateQuery
 
+from events.models import Event
 from tasks.models import Tag, Task
+
+# The provisional type of an event that update_recording inserts (tasks.events.finish_written makes it proper).
+WRITTEN = "todo.task.written"
 
 
 def tag_names_sql(alias: str = "default") -> str:
@@ -194,6 +199,42 @@ def update_returning(tasks: QuerySet[Task], values: Mapping[str, Any]) -> Task |
     row it answers (with its tag names) is the one this statement wrote (PostgreSQL and SQLite >= 3.35).
     The first row written, or None when none matched."""
     return next(_updated(tasks, values), None)
+
+
+def records_in_statement(alias: str = "default") -> bool:
+    """Whether update_recording runs here: PostgreSQL's data-modifying WITH (SQLite has none)."""
+    return connections[alias].vendor == "postgresql"
+
+
+def update_recording(tasks: QuerySet[Task], values: Mapping[str, Any], *, event_id: uuid.UUID) -> Task | None:
+    """update_returning, with the task's event inserted by the same statement: a WITH over the UPDATE's
+    RETURNING row inserts it as a provisional event (type WRITTEN, data: the row and the names of the
+    values written), which the worker's sequencer renders with the same code as every other event
+    (tasks.events.finish_written) before it numbers it. One statement in autocommit, so the row's lock
+    lasts that statement, not a transaction around two (bench/RESULTS.md). PostgreSQL only
+    (records_in_statement); tests/tasks/test_speedups.py holds its events equal to the plain path's."""
+    alias = tasks.db
+    query = cast(UpdateQuery, tasks.query.chain(UpdateQuery))
+    query.add_update_values(dict(values))
+    connection = connections[alias]
+    try:
+        sql, params = query.get_compiler(using=alias).as_sql()
+    except EmptyResultSet:
+        return None
+    quote = connection.ops.quote_name
+    columns = ", ".join(quote(cast(str, field.column)) for field in Task._meta.concrete_fields)
+    event = quote(Event._meta.db_table)
+    event_columns = ", ".join(quote(name) for name in ("uuid", "user_id", "type", "subject", "time", "data"))
+    statement = (
+        f"WITH written AS ({sql} RETURNING {columns}, {tag_names_sql(alias)} AS tag_names), "  # noqa: S608
+        f"recorded AS (INSERT INTO {event} ({event_columns}) "
+        f"SELECT %s, w.user_id, %s, 'tasks/' || w.id, w.updated_at, "
+        f"jsonb_build_object('written', %s::jsonb, 'row', to_jsonb(w)) FROM written w) "
+        f"SELECT * FROM written"
+    )
+    written = json.dumps(sorted(values))
+    raw = Task.objects.using(alias).raw(statement, (*params, event_id, WRITTEN, written))
+    return next((cast(Task, _tag_names_decoded(task)) for task in tasks_of(raw)), None)
 
 
 def updated(tasks: QuerySet[Task], values: Mapping[str, Any]) -> list[Task]:

@@ -22,6 +22,7 @@ from mcp.client.streamable_http import streamable_http_client
 from mcp.types import CallToolResult
 
 from events.models import Event
+from events.sequencer import sequence_round
 from tasks import selectors, services
 from tasks.services import lists
 from tests.conftest import USER_A, USER_B
@@ -205,6 +206,8 @@ def test_http_scopes_every_call_to_the_token_user(
     theirs.refresh_from_db()
     assert (theirs.title, theirs.completed, theirs.deleted_at) == ("Their task", False, None)
     assert list(selectors.task_list(user_id=USER_A)) == []
+    while sequence_round():  # the events proper (tasks.speedups.update_recording)
+        pass
     kinds = Event.objects.filter(user_id=USER_A).order_by("id").values_list("type", flat=True)
     assert list(kinds) == ["todo.task.created", "todo.task.updated", "todo.task.completed", "todo.task.deleted"]
     assert not Event.objects.filter(user_id=USER_B).exists()  # their task was made by the factory, then untouched

@@ -1,9 +1,11 @@
 """Each trick of the speed layer (tasks/speedups.py) answers exactly what the plain ORM path answers."""
 
+import uuid
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
+from django import db  # noqa: F401 - read by a skipif condition
 from django.db.models import Aggregate, JSONField, OuterRef, Q, Subquery, signals
 from django.utils import timezone
 
@@ -160,3 +162,47 @@ def test_tasks_of_answers_what_the_raw_queryset_answers_with_or_without_init_sig
 def test_tasks_of_refuses_a_query_without_every_column():
     with pytest.raises(ValueError, match="every column"):
         list(speedups.tasks_of(Task.objects.raw('SELECT "id", "title" FROM "tasks_task"')))
+
+
+NOW = datetime(2026, 12, 2, 12, 0, 0, 123456, tzinfo=UTC)
+
+
+@pytest.mark.skipif("db.connection.vendor != 'postgresql'", reason="update_recording is PostgreSQL's")
+@pytest.mark.parametrize(
+    "values",
+    [
+        {"title": "Renamed", "description": 'with ünïcode \u2028 and "quotes"'},
+        {"completed": True, "completed_at": NOW},  # a completion
+        {"completed": False, "completed_at": None},  # reopened
+        {"deleted_at": NOW},  # to the trash
+        {"priority": 3, "due_at": NOW + timedelta(days=1), "recurrence": "FREQ=WEEKLY;BYDAY=MO"},
+        {"position": -5, "parent_id": None},
+    ],
+    ids=["fields", "completed", "reopened", "deleted", "due-repeating", "position"],
+)
+def test_update_recording_records_the_event_that_the_plain_path_records(values):
+    """Its provisional event, once the sequencer made it proper, is tasks_changed's event of the row as
+    update_returning writes it (the same type and data), and its row is update_returning's."""
+    from events.models import Event
+    from events.sequencer import sequence_round
+    from tasks.events import task_event_data, written_kind
+    from tasks.serializers import render_task
+
+    made = [services.task_create(user_id=USER_A, title="Milk", tags=["shop", "food"]) for _ in range(2)]
+    Task.objects.filter(id__in=[task.id for task in made]).update(created_at=NOW - timedelta(days=3))  # alike
+    Event.objects.all().delete()
+    written = {"updated_at": NOW, **values}
+    fast = speedups.update_recording(Task.objects.filter(pk=made[0].id), written, event_id=uuid.uuid4())
+    plain = speedups.update_returning(Task.objects.filter(pk=made[1].id), written)
+    assert fast is not None
+    assert plain is not None
+    assert row(fast) | {"id": 0} == row(plain) | {"id": 0}
+    assert fast.tag_names == plain.tag_names == ["food", "shop"]  # type: ignore[attr-defined]
+    while sequence_round():
+        pass
+    [event] = Event.objects.all()
+    kind = written_kind(written, plain)
+    expected = task_event_data(kind, fast, fast.updated_at)
+    assert (event.type, event.subject, event.time) == (f"todo.task.{kind}", f"tasks/{fast.id}", NOW)
+    assert event.data == expected
+    assert event.data["task_data"] | {"id": 0} == render_task(plain) | {"id": 0}

@@ -38,6 +38,8 @@ class Receiver:
     received: list[Received] = field(default_factory=list)
     answers: list[tuple[int, float, dict[str, str]]] = field(default_factory=list)
     lock: threading.Lock = field(default_factory=threading.Lock)
+    # Without scripted answers left: the status for a request (default 200).
+    rule: Callable[[Received], int] = lambda got: 200
 
     def url(self, path: str = "/hook") -> str:
         return f"http://127.0.0.1:{self.port}{path}"
@@ -58,8 +60,9 @@ def receiver(settings: Any) -> Iterator[Receiver]:
         def do_POST(self) -> None:
             body = self.rfile.read(int(self.headers.get("content-length", 0))).decode()
             with made.lock:
-                made.received.append(Received(self.path, {k.lower(): v for k, v in self.headers.items()}, body))
-                code, delay, headers = made.answers.pop(0) if made.answers else (200, 0.0, {})
+                got = Received(self.path, {k.lower(): v for k, v in self.headers.items()}, body)
+                made.received.append(got)
+                code, delay, headers = made.answers.pop(0) if made.answers else (made.rule(got), 0.0, {})
             time.sleep(delay)
             try:
                 self.send_response(code)

@@ -159,13 +159,16 @@ def test_a_success_in_between_keeps_a_webhook_on(receiver, settings):
     """Sustained failure is every attempt failing: one delivery that gives up while others get through
     does not turn the webhook off."""
     settings.WEBHOOK_MAX_ATTEMPTS = 2
+    settings.WEBHOOK_BACKOFF_SECONDS = settings.WEBHOOK_BACKOFF_CAP_SECONDS = 60
     webhook = hook(receiver.url())
-    receiver.answer(500)  # the first event's first attempt fails
+    receiver.rule = lambda got: 500 if got.event["data"]["task_data"]["title"] == "a" else 200
     tasks.task_create(user_id=USER_A, title="a")
-    work()
-    receiver.answer(200, 500)  # the second event gets through; the first fails its last attempt
+    work()  # its first attempt fails; the next is a minute away
     tasks.task_create(user_id=USER_A, title="b")
-    work_until(lambda: not Delivery.objects.filter(status="pending").exists())
+    work()  # gets through
+    DBTaskResult.objects.filter(status="READY").update(run_after=timezone.now())
+    work()  # the first event's last attempt fails
+    assert [got.event["data"]["task_data"]["title"] for got in receiver.received] == ["a", "b", "a"]
     assert sorted(Delivery.objects.values_list("status", flat=True)) == ["delivered", "failed"]
     webhook.refresh_from_db()
     assert webhook.active
