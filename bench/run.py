@@ -94,6 +94,7 @@ def environment(args: argparse.Namespace) -> dict[str, str]:
         WEB_WORKER_CLASS=args.worker_class,
         REDIS_URL=env.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/14"),  # the throttles' shared cache
         API_RATE="100000000/min",  # the benchmark measures the work, not the throttle's refusals
+        MAX_TASKS_PER_USER="100000000",  # nor the quota's: a create scenario makes more than 10,000 tasks
     )
     if args.stream_delay:
         env.update(OPENAI_API_KEY="bench", OPENAI_BASE_URL=slow_model(args.stream_delay), CHAT_API="chat_completions")
