@@ -49,7 +49,7 @@ def finish_written(data: dict[str, Any]) -> tuple[str, dict[str, Any]]:
     row = data["row"]
     task = Task(**{field.attname: field.to_python(row[field.column]) for field in Task._meta.concrete_fields})
     task.tag_names = row["tag_names"]  # type: ignore[attr-defined]  # as update_returning's row has them
-    kind = written_kind(dict.fromkeys(data["written"]), task)
+    kind = data.get("kind") or written_kind(dict.fromkeys(data["written"]), task)
     return f"todo.task.{kind}", task_event_data(kind, task, task.updated_at)
 
 

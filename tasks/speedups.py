@@ -16,7 +16,7 @@ from django.db.models.base import ModelState
 from django.db.models.expressions import RawSQL
 from django.db.models.query import RawQuerySet
 from django.db.models.sql.query import RawQuery
-from django.db.models.sql.subqueries import UpdateQuery
+from django.db.models.sql.subqueries import InsertQuery, UpdateQuery
 
 from events.models import Event
 from tasks.models import Tag, Task
@@ -216,24 +216,41 @@ def update_recording(tasks: QuerySet[Task], values: Mapping[str, Any], *, event_
     alias = tasks.db
     query = cast(UpdateQuery, tasks.query.chain(UpdateQuery))
     query.add_update_values(dict(values))
-    connection = connections[alias]
     try:
         sql, params = query.get_compiler(using=alias).as_sql()
     except EmptyResultSet:
         return None
-    quote = connection.ops.quote_name
+    return _recording(alias, sql, params, event_id=event_id, written={"written": sorted(values)})
+
+
+def insert_recording(task: Task, *, event_id: uuid.UUID) -> Task:
+    """`task.save()` of a new task without tags, with its `created` event inserted by the same statement,
+    as update_recording does for an update. PostgreSQL only (records_in_statement)."""
+    alias = "default"
+    fields = [field for field in Task._meta.concrete_fields if not field.primary_key]
+    query = InsertQuery(Task)
+    query.insert_values(fields, [task])
+    [(sql, params)] = query.get_compiler(using=alias).as_sql()
+    made = _recording(alias, sql, params, event_id=event_id, written={"kind": "created"}, tags=False)
+    return cast(Task, made)  # an INSERT writes its row
+
+
+def _recording(alias: str, sql: str, params: Any, *, event_id: uuid.UUID, written: dict[str, Any],
+               tags: bool = True) -> Task | None:  # fmt: skip
+    """The write `sql` RETURNING its row, and its provisional event inserted from that row."""
+    quote = connections[alias].ops.quote_name
     columns = ", ".join(quote(cast(str, field.column)) for field in Task._meta.concrete_fields)
+    names = tag_names_sql(alias) if tags else "NULL::jsonb"
     event = quote(Event._meta.db_table)
     event_columns = ", ".join(quote(name) for name in ("uuid", "user_id", "type", "subject", "time", "data"))
     statement = (
-        f"WITH written AS ({sql} RETURNING {columns}, {tag_names_sql(alias)} AS tag_names), "  # noqa: S608
+        f"WITH written AS ({sql} RETURNING {columns}, {names} AS tag_names), "  # noqa: S608 - model names
         f"recorded AS (INSERT INTO {event} ({event_columns}) "
         f"SELECT %s, w.user_id, %s, 'tasks/' || w.id, w.updated_at, "
-        f"jsonb_build_object('written', %s::jsonb, 'row', to_jsonb(w)) FROM written w) "
+        f"%s::jsonb || jsonb_build_object('row', to_jsonb(w)) FROM written w) "
         f"SELECT * FROM written"
     )
-    written = json.dumps(sorted(values))
-    raw = Task.objects.using(alias).raw(statement, (*params, event_id, WRITTEN, written))
+    raw = Task.objects.using(alias).raw(statement, (*params, event_id, WRITTEN, json.dumps(written)))
     return next((cast(Task, _tag_names_decoded(task)) for task in tasks_of(raw)), None)
 
 

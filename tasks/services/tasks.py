@@ -62,6 +62,13 @@ def task_create(
     names = values.pop("tags")
     now = timezone.now()
     task_room(user_id=user_id, adding=1)
+    if not names and list_id is None and parent_id is None and speedups.records_in_statement():
+        # In the Inbox, top-level, untagged (the common create): the row and its event in one statement.
+        new = Task(user_id=user_id, created_at=now, updated_at=now, completed_at=now if values["completed"] else None,
+                   **{**values, "list_id": None})  # fmt: skip
+        task = speedups.insert_recording(new, event_id=uuid.uuid4())
+        cast("TaggedTask", task).tag_names = []
+        return task
     with transaction.atomic():
         values["list_id"] = list_for_task(user_id=user_id, list_id=values["list_id"])
         if values["list_id"] is None and parent_id is not None:

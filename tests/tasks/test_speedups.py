@@ -206,3 +206,31 @@ def test_update_recording_records_the_event_that_the_plain_path_records(values):
     assert (event.type, event.subject, event.time) == (f"todo.task.{kind}", f"tasks/{fast.id}", NOW)
     assert event.data == expected
     assert event.data["task_data"] | {"id": 0} == render_task(plain) | {"id": 0}
+
+
+@pytest.mark.skipif("db.connection.vendor != 'postgresql'", reason="insert_recording is PostgreSQL's")
+@pytest.mark.parametrize(
+    "values",
+    [{"title": "Milk"}, {"title": "Done", "completed": True, "priority": "high", "description": "d"},
+     {"title": "Weekly", "due_at": NOW, "recurrence": "FREQ=WEEKLY;BYDAY=MO", "position": 7}],
+    ids=["plain", "completed", "repeating"],
+)  # fmt: skip
+def test_a_create_records_in_its_statement_the_event_the_plain_path_records(values):
+    """services.task_create of an untagged Inbox task (insert_recording) and with a tag (the plain path:
+    INSERT, then the event's) make the same task and, once the sequencer made it proper, the same event."""
+    from events.models import Event
+    from events.sequencer import sequence_round
+    from tasks.serializers import render_task
+
+    fast = services.task_create(user_id=USER_A, **values)
+    plain = services.task_create(user_id=USER_A, tags=["x"], **values)
+    while sequence_round():
+        pass
+    got = {event.subject: event for event in Event.objects.all()}
+    mine, theirs = got[f"tasks/{fast.id}"], got[f"tasks/{plain.id}"]
+    assert (mine.type, theirs.type) == ("todo.task.created", "todo.task.created")
+    alike = {"id": 0, "tags": [], "created_at": "", "updated_at": "", "completed_at": "", "due_at": ""}
+    assert mine.data["task_data"] | alike == theirs.data["task_data"] | alike
+    assert mine.data["task_data"] == render_task(selectors.task_get(user_id=USER_A, task_id=fast.id))
+    assert set(mine.data) == set(theirs.data)
+    assert mine.data["timestamp"] == mine.data["task_data"]["updated_at"]
