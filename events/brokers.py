@@ -63,6 +63,9 @@ class NatsPublisher:
     def close(self) -> None:
         try:
             self._run(self._connection.drain())
+        except Exception:  # e.g. reconnecting, after the broker went away: closed without draining
+            self._run(self._connection.close())
+            raise
         finally:
             self._stop()
 
@@ -70,5 +73,15 @@ class NatsPublisher:
         return asyncio.run_coroutine_threadsafe(coroutine, self._loop).result(self.timeout * 3)
 
     def _stop(self) -> None:
+        """Stop the loop and close it: what the client left running (a connect still retrying, its reader
+        and pinger) cancelled first, so that a broker that is down leaks no task and no descriptor per try."""
         self._loop.call_soon_threadsafe(self._loop.stop)
         self._thread.join(timeout=5)
+        if self._thread.is_alive():
+            return
+        pending = asyncio.all_tasks(self._loop)
+        for task in pending:
+            task.cancel()
+        if pending:  # (gather() of nothing would belong to this thread's loop, not the publisher's)
+            self._loop.run_until_complete(asyncio.gather(*pending, return_exceptions=True))
+        self._loop.close()

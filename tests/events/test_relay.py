@@ -2,8 +2,10 @@
 own): order, exactly-once storage by message id, a failure mid-batch, two workers, a worker killed. The
 broker going down is tests/events/test_nats_down.py."""
 
+import gc
 import os
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -14,6 +16,7 @@ from django.db import connection
 from django.utils import timezone
 
 from events import relay
+from events.brokers import NatsPublisher
 from events.models import Event
 from events.sequencer import sequence_round
 from tasks import services
@@ -182,3 +185,23 @@ def test_a_worker_killed_mid_batch_loses_nothing_and_stores_nothing_twice(stream
     ids = [message_id for _, message_id, _ in stream.messages()]
     assert len(ids) == len(set(ids)) == total * 2  # each event once on each of its two topics
     assert not Event.objects.filter(published_at=None).exists()
+
+
+def test_a_broker_that_is_down_leaks_nothing_per_try(stream):
+    """Each failed connect (the worker retries one each poll while the broker is down) leaves no task
+    pending and no file descriptor open."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        down = f"nats://127.0.0.1:{probe.getsockname()[1]}"
+
+    def try_once() -> None:
+        with pytest.raises(Exception):  # noqa: B017, PT011 - whatever nats-py raises for a refused connection
+            NatsPublisher(down, stream=stream.name, prefix=stream.prefix, timeout=0.2)
+
+    try_once()
+    gc.collect()
+    before = len(os.listdir("/proc/self/fd"))
+    for _ in range(5):
+        try_once()
+    gc.collect()
+    assert len(os.listdir("/proc/self/fd")) <= before
