@@ -6,6 +6,7 @@ another class with these two methods; none is here, since no Kafka broker runs h
 """
 
 import asyncio
+import logging
 import threading
 from collections.abc import Coroutine
 from typing import Any, Protocol, TypeVar
@@ -15,6 +16,7 @@ from nats.js.api import StreamConfig
 from nats.js.errors import BadRequestError
 
 T = TypeVar("T")
+logger = logging.getLogger(__name__)
 TOPICS = ("task-events", "task-updates", "reminders")  # the hackathon's topics, as subjects
 
 
@@ -42,7 +44,7 @@ class NatsPublisher:
                               duplicate_window=duplicate_window)  # fmt: skip
         try:
             self._connection = self._run(nats.connect(url, connect_timeout=timeout, max_reconnect_attempts=-1,
-                                                      allow_reconnect=True))  # fmt: skip
+                                                      allow_reconnect=True, error_cb=_connection_error))  # fmt: skip
             self._jetstream = self._connection.jetstream(timeout=timeout)
             self._run(self._stream(config))
         except BaseException:
@@ -85,3 +87,9 @@ class NatsPublisher:
         if pending:  # (gather() of nothing would belong to this thread's loop, not the publisher's)
             self._loop.run_until_complete(asyncio.gather(*pending, return_exceptions=True))
         self._loop.close()
+
+
+async def _connection_error(error: Exception) -> None:
+    """nats-py's default logs each failed (re)connect as an ERROR with its traceback, every few seconds of
+    an outage; the relay's own warning says what it means for the events (they wait in the outbox)."""
+    logger.warning("NATS: %s: %s", type(error).__name__, error)

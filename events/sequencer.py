@@ -29,10 +29,11 @@ def sequence_user(user_id: str) -> int:
         if not hold(user_id, "sequencer"):
             return 0
         unnumbered = Event.objects.filter(user_id=user_id, sequence=None).order_by("id")
-        waiting = list(unnumbered.values_list("id", flat=True)[:EVENTS_PER_USER])
-        if not waiting:
+        rows = list(unnumbered.values_list("id", "type")[:EVENTS_PER_USER])
+        if not rows:
             return 0
-        finish(waiting)
+        waiting = [event_id for event_id, _ in rows]
+        finish([event_id for event_id, event_type in rows if event_type in FINISHERS])
         first = take_numbers(user_id, len(waiting)) - len(waiting) + 1
         numbered = [Event(id=event_id, sequence=first + offset) for offset, event_id in enumerate(waiting)]
         Event.objects.bulk_update(numbered, ["sequence"], batch_size=500)
@@ -41,11 +42,11 @@ def sequence_user(user_id: str) -> int:
 
 
 def finish(event_ids: list[int]) -> None:
-    """The provisional events among these made events proper (events.outbox.FINISHERS), before anyone
-    reads them: readers read numbered events only."""
-    if not FINISHERS:
+    """These provisional events made events proper (events.outbox.FINISHERS), before anyone reads them:
+    readers read numbered events only."""
+    if not event_ids:
         return
-    unfinished = list(Event.objects.filter(id__in=event_ids, type__in=list(FINISHERS)))
+    unfinished = list(Event.objects.filter(id__in=event_ids))
     for event in unfinished:
         event.type, event.data = FINISHERS[event.type](event.data)
     Event.objects.bulk_update(unfinished, ["type", "data"], batch_size=500)
