@@ -213,14 +213,10 @@ def update_recording(tasks: QuerySet[Task], values: Mapping[str, Any], *, event_
     (tasks.events.finish_written) before it numbers it. One statement in autocommit, so the row's lock
     lasts that statement, not a transaction around two (bench/RESULTS.md). PostgreSQL only
     (records_in_statement); tests/tasks/test_speedups.py holds its events equal to the plain path's."""
-    alias = tasks.db
-    query = cast(UpdateQuery, tasks.query.chain(UpdateQuery))
-    query.add_update_values(dict(values))
-    try:
-        sql, params = query.get_compiler(using=alias).as_sql()
-    except EmptyResultSet:
+    update = _update_sql(tasks, values)
+    if update is None:
         return None
-    return _recording(alias, sql, params, event_id=event_id, written={"written": sorted(values)})
+    return _recording(tasks.db, *update, event_id=event_id, written={"written": sorted(values)})
 
 
 def insert_recording(task: Task, *, event_id: uuid.UUID) -> Task:
@@ -239,7 +235,7 @@ def _recording(alias: str, sql: str, params: Any, *, event_id: uuid.UUID, writte
                tags: bool = True) -> Task | None:  # fmt: skip
     """The write `sql` RETURNING its row, and its provisional event inserted from that row."""
     quote = connections[alias].ops.quote_name
-    columns = ", ".join(quote(cast(str, field.column)) for field in Task._meta.concrete_fields)
+    columns = _task_columns(alias)
     names = tag_names_sql(alias) if tags else "NULL::jsonb"
     event = quote(Event._meta.db_table)
     event_columns = ", ".join(quote(name) for name in ("uuid", "user_id", "type", "subject", "time", "data"))
@@ -259,17 +255,29 @@ def updated(tasks: QuerySet[Task], values: Mapping[str, Any]) -> list[Task]:
     return list(_updated(tasks, values))
 
 
-def _updated(tasks: QuerySet[Task], values: Mapping[str, Any]) -> Iterator[Task]:
-    alias = tasks.db
+def _task_columns(alias: str) -> str:
+    """Every column of a task, quoted, for a RETURNING (a concrete field is one with a column, Django's
+    definition, so field.column is never None)."""
+    quote = connections[alias].ops.quote_name
+    return ", ".join(quote(cast(str, field.column)) for field in Task._meta.concrete_fields)
+
+
+def _update_sql(tasks: QuerySet[Task], values: Mapping[str, Any]) -> tuple[str, Any] | None:
+    """`tasks.update(**values)` as SQL and its parameters; None when it can match no row."""
     query = cast(UpdateQuery, tasks.query.chain(UpdateQuery))  # chain(klass) returns a klass; the stubs say Query
     query.add_update_values(dict(values))
-    connection = connections[alias]
     try:
-        sql, params = query.get_compiler(using=alias).as_sql()
+        return query.get_compiler(using=tasks.db).as_sql()
     except EmptyResultSet:  # e.g. an id beyond the integer range: no such task
+        return None
+
+
+def _updated(tasks: QuerySet[Task], values: Mapping[str, Any]) -> Iterator[Task]:
+    alias = tasks.db
+    update = _update_sql(tasks, values)
+    if update is None:
         return
-    # A concrete field is one with a column (Django's definition), so field.column is never None here.
-    columns = ", ".join(connection.ops.quote_name(cast(str, field.column)) for field in Task._meta.concrete_fields)
-    returning = f"{sql} RETURNING {columns}, {tag_names_sql(alias)} AS tag_names"
+    sql, params = update
+    returning = f"{sql} RETURNING {_task_columns(alias)}, {tag_names_sql(alias)} AS tag_names"
     for task in tasks_of(Task.objects.using(alias).raw(returning, params)):
         yield cast(Task, _tag_names_decoded(task))

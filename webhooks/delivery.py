@@ -18,6 +18,7 @@ import random
 import threading
 import time
 import uuid
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 import httpx2
@@ -74,10 +75,14 @@ def attempt(delivery_id: uuid.UUID, number: int) -> str:
     return outcome.summary
 
 
+@dataclass(frozen=True)
 class Outcome:
-    def __init__(self, status_code: int | None = None, latency_ms: int | None = None, error: str = "",
-                 response: str = "") -> None:  # fmt: skip
-        self.status_code, self.latency_ms, self.error, self.response = status_code, latency_ms, error, response
+    """What one POST got: a status (with its latency and the answer's start), or why none."""
+
+    status_code: int | None = None
+    latency_ms: int | None = None
+    error: str = ""
+    response: str = ""
 
     @property
     def succeeded(self) -> bool:

@@ -62,25 +62,26 @@ def task_create(
     names = values.pop("tags")
     now = timezone.now()
     task_room(user_id=user_id, adding=1)
-    if not names and list_id is None and parent_id is None and speedups.records_in_statement():
-        # In the Inbox, top-level, untagged (the common create): the row and its event in one statement.
-        new = Task(user_id=user_id, created_at=now, updated_at=now, completed_at=now if values["completed"] else None,
-                   **{**values, "list_id": None})  # fmt: skip
-        task = speedups.insert_recording(new, event_id=uuid.uuid4())
-        cast("TaggedTask", task).tag_names = []
-        return task
-    with transaction.atomic():
+    # In the Inbox, top-level, untagged (the common create): the row and its event in one statement, which
+    # needs no transaction (nothing below queries without a list or a parent).
+    in_statement = not names and list_id is None and parent_id is None and speedups.records_in_statement()
+    with nullcontext() if in_statement else transaction.atomic():
         values["list_id"] = list_for_task(user_id=user_id, list_id=values["list_id"])
         if values["list_id"] is None and parent_id is not None:
             del values["list_id"]  # no list given: the parent's
         values = placed(user_id=user_id, task_id=None, values=values)
-        task = Task.objects.create(
+        task = Task(
             user_id=user_id, created_at=now, updated_at=now, completed_at=now if values["completed"] else None, **values
         )
-        if names:
-            task_tags_add(user_id=user_id, task_ids=[task.id], names=names)
+        if in_statement:
+            task = speedups.insert_recording(task, event_id=uuid.uuid4())
+        else:
+            task.save(force_insert=True)
+            if names:
+                task_tags_add(user_id=user_id, task_ids=[task.id], names=names)
         cast("TaggedTask", task).tag_names = names
-        tasks_changed("created", [task])
+        if not in_statement:
+            tasks_changed("created", [task])
     return task
 
 
