@@ -33,7 +33,7 @@ $(STAMP): requirements.txt
 
 install: $(STAMP) ## Create .venv and install the pinned requirements
 
-run: install ## Migrate, seed demo data, print a curl line and start the dev server (and the worker beside it)
+run: install ## Migrate, seed demo data, print a curl line and start the dev server (uvicorn, reloading; the worker beside it)
 	$(PY) manage.py migrate --noinput
 	$(PY) manage.py seed_demo --users 3 --tasks-per-user 5 --lists
 	@token=$$($(PY) manage.py mint_token demo-user-1 --ttl 86400 2>/dev/null) && \
@@ -42,16 +42,17 @@ run: install ## Migrate, seed demo data, print a curl line and start the dev ser
 	  printf '  curl -X POST -H "Authorization: Bearer %s" -H "Content-Type: application/json" -d '"'"'{"message": "add a task to buy milk"}'"'"' http://$(HOST):$(PORT)/api/demo-user-1/chat\n' "$$token" && \
 	  printf 'API docs: http://$(HOST):$(PORT)/api/docs/   Admin: http://$(HOST):$(PORT)/admin/ (python manage.py createsuperuser)\n\n'
 	@$(PY) manage.py worker & worker=$$!; trap 'kill $$worker 2>/dev/null' EXIT INT TERM; \
-	  $(PY) manage.py runserver $(HOST):$(PORT)
+	  $(VENV)/bin/uvicorn todo_project.asgi:application --host $(HOST) --port $(PORT) --reload --no-access-log \
+	    $(foreach dir,todo_project tasks chat events webhooks mcp_server,--reload-dir $(dir))
 
 worker: install ## The background worker: numbers the events, delivers webhooks, relays to NATS JetStream (EVENTS_URL), prunes
 	$(PY) manage.py worker
 
-serve: install ## Production server (gunicorn) on $HOST:$PORT, after migrations and collectstatic
+serve: install ## Production server (gunicorn + uvicorn workers, todo_project/asgi.py) on $HOST:$PORT, after migrations and collectstatic
 	DJANGO_DEBUG=$${DJANGO_DEBUG:-false} $(PY) manage.py migrate --noinput
 	DJANGO_DEBUG=$${DJANGO_DEBUG:-false} $(PY) manage.py collectstatic --noinput -v0
 	DJANGO_DEBUG=$${DJANGO_DEBUG:-false} HOST=$(HOST) PORT=$(PORT) WEB_CONCURRENCY=$(WEB_CONCURRENCY) THREADS=$(THREADS) \
-	  $(VENV)/bin/gunicorn -c python:todo_project.gunicorn todo_project.wsgi
+	  $(VENV)/bin/gunicorn -c python:todo_project.gunicorn todo_project.asgi:application
 
 $(FRONTEND_STAMP): $(FRONTEND)/package-lock.json
 	@command -v npm >/dev/null || (echo "The reference frontend needs Node.js 20+ and npm" >&2; exit 1)

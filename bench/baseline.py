@@ -12,6 +12,7 @@ import os
 import re
 from datetime import UTC, datetime
 
+from a2wsgi import WSGIMiddleware
 from psycopg_pool import ConnectionPool
 
 from tasks.fields import PUBLIC_NAMES
@@ -70,3 +71,8 @@ def app(environ: dict, start_response) -> list[bytes]:
     payload = json.dumps(body).encode()
     start_response("200 OK", [("Content-Type", "application/json"), ("Content-Length", str(len(payload)))])
     return [payload]
+
+
+# Under the same server as the app (todo_project/gunicorn.py runs ASGI): the WSGI app in a pool of threads,
+# as todo_project/asgi.py runs the plain API.
+asgi_app = WSGIMiddleware(app, workers=int(os.environ.get("THREADS", "8")))

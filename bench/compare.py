@@ -21,7 +21,7 @@ import urllib.request
 from contextlib import contextmanager
 from pathlib import Path
 
-from run import BIN, ROOT, log, measure, server  # bench/run.py
+from run import APP, BIN, ROOT, log, measure, served, server  # bench/run.py
 
 SCENARIOS = ["list", "get", "create", "update", "toggle", "update-many", "toggle-many"]
 
@@ -133,10 +133,11 @@ def run_against(args, env: dict[str, str], data: dict, scenarios: list[str]) -> 
         # which code each server imported; it changes the start, not the requests.
         env = {key: value for key, value in env.items() if key != "PYTHONDONTWRITEBYTECODE"}
         this_env = {**env, "PYTHONPYCACHEPREFIX": str(path.parent / "pycache-this")}
-        rev_env = {**env, "PYTHONPYCACHEPREFIX": str(path.parent / "pycache-rev")}
+        rev_app, rev_serving = served(path)
+        rev_env = {**env, **rev_serving, "PYTHONPYCACHEPREFIX": str(path.parent / "pycache-rev")}
         with (
-            server("todo_project.wsgi", args.port, this_env, "/health") as url,
-            server("todo_project.wsgi", args.against_port, rev_env, "/health", cwd=path) as rev_url,
+            server(APP, args.port, this_env, "/health") as url,
+            server(rev_app, args.against_port, rev_env, "/health", cwd=path) as rev_url,
         ):
             for route in (f"/api/{data['reader']}/tasks", f"/api/{data['reader']}/tasks/{data['reader_task']}"):
                 if body(url, route, data["reader_token"]) != body(rev_url, route, data["reader_token"]):

@@ -39,6 +39,15 @@ BIN = Path(sys.executable).parent
 SCENARIOS = ["list", "get", "create", "update", "toggle", "update-many", "toggle-many", "delete", "list-one-list",
              "health", "chat", "chat-stream", "list-during-streams", "cold", "events"]  # fmt: skip
 TARGET_P99_MS = 50
+APP = "todo_project.asgi:application"  # the two paths of todo_project/asgi.py, as `make serve` runs them
+
+
+def served(tree: Path) -> tuple[str, dict[str, str]]:
+    """The application to run from checkout `tree`, and the environment it needs: a revision from before
+    the async path (no router in its asgi.py) runs its WSGI app under gthread, as it was served then."""
+    if "ASYNC_PATHS" in (tree / "todo_project" / "asgi.py").read_text():
+        return APP, {}
+    return "todo_project.wsgi", {"WEB_WORKER_CLASS": "gthread"}
 MANY_TASKS = 200  # the writer's tasks, which update-many and toggle-many spread their writes over
 
 
@@ -56,7 +65,7 @@ def parse_args() -> argparse.Namespace:
                         f"{','.join(SCENARIOS[:5])}).")  # fmt: skip
     parser.add_argument("--workers", default=os.environ.get("WEB_CONCURRENCY", "2"))
     parser.add_argument("--threads", default=os.environ.get("THREADS", "8"))
-    parser.add_argument("--worker-class", default=os.environ.get("WEB_WORKER_CLASS", "gthread"))
+    parser.add_argument("--worker-class", default=os.environ.get("WEB_WORKER_CLASS", "todo_project.gunicorn.Worker"))
     parser.add_argument("--port", type=int, default=8100)
     parser.add_argument("--baseline-port", type=int, default=8101)
     parser.add_argument("--against", metavar="REV", help="Compare with this git revision, round by round.")
@@ -299,7 +308,7 @@ def cold_start(args, env, data) -> dict:
     again once warm; in --rounds rounds, each on a server of its own. The median round's cold window."""
     rounds = []
     for _ in range(args.rounds):
-        with server("todo_project.wsgi", args.port, env, "/health", at_once=1) as url:
+        with server(APP, args.port, env, "/health", at_once=1) as url:
             cold = wrk(args, url, "get", data, args.duration)
             wrk(args, url, "get", data, args.warmup)  # between the two windows, as every other scenario has
             warm = wrk(args, url, "get", data, args.duration)
@@ -324,8 +333,8 @@ def run_scenarios(args, env, data, scenarios) -> tuple[dict, dict]:
             f"  (warm {ours['cold']['warm_rps']:.0f} req/s)")  # fmt: skip
         scenarios = [scenario for scenario in scenarios if scenario != "cold"]
     with (
-        server("todo_project.wsgi", args.port, env, "/health") as url,
-        server("bench.baseline:app", args.baseline_port, env, "/api/x/tasks") as baseline_url,
+        server(APP, args.port, env, "/health") as url,
+        server("bench.baseline:asgi_app", args.baseline_port, env, "/api/x/tasks") as baseline_url,
     ):
         if {"list", "get"} & set(scenarios):
             same_answers(url, baseline_url, data)
@@ -430,7 +439,7 @@ def main() -> None:
         from django.conf import settings
 
         data.update(prepare_attacker(settings.CHAT_MAX_MESSAGE_CHARS))
-    config = f"gunicorn {args.worker_class}, {args.workers} workers x {args.threads} threads"
+    config = f"gunicorn {args.worker_class}, {args.workers} workers, {args.threads} threads each for the sync path"
     load_average = os.getloadavg()[0]  # the machine may be busy with more than this benchmark
     log(f"Server: {config}; load: wrk {args.wrk_threads} threads, {args.connections} connections, {args.duration} s; "
         f"load average before: {load_average:.1f}")  # fmt: skip

@@ -31,7 +31,7 @@ from pathlib import Path
 
 import psycopg
 from psycopg import sql
-from run import ROOT, log, server  # bench/run.py
+from run import APP, ROOT, log, server  # bench/run.py
 
 SECONDS = int(os.environ.get("SOAK_SECONDS", "300"))
 WARMUP = min(20, SECONDS // 15 * 5)  # a multiple of the 5 s sampling
@@ -61,7 +61,6 @@ def environment() -> dict[str, str]:
         "CHAT_RATE": "20/min",
         "WEB_CONCURRENCY": str(WORKERS),
         "THREADS": str(THREADS),
-        "WEB_WORKER_CLASS": "gthread",
     }
 
 
@@ -212,7 +211,7 @@ def report(result: dict, samples: dict, pool: dict[str, int]) -> list[str]:
     low, high = pool["min_size"], pool["max_size"]
 
     log(f"\nSoak: {result['seconds']:.0f} s; wrk {WRK_THREADS} threads, {CONNECTIONS} connections, {USERS} users; "
-        f"gunicorn gthread {WORKERS} workers x {THREADS} threads; pool {low}-{high} per worker\n")  # fmt: skip
+        f"gunicorn + uvicorn {WORKERS} workers, {THREADS} sync-path threads each; pool {low}-{high} per worker\n")  # fmt: skip
     log("| kind | expected | requests | wrong |\n|---|---|---:|---:|")
     for kind in sorted(valid, key=valid.get, reverse=True) + sorted(invalid, key=invalid.get, reverse=True):
         log(f"| {kind} | {EXPECTED.get(kind, '2xx')} | {counts[kind]} | {wrong.get(kind, 0)} |")
@@ -273,7 +272,7 @@ def main() -> None:
         log(f"Preparing {DATABASE_URL} ({USERS} users, {TASKS_PER_USER} tasks each) …")
         pool = prepare(env, work / "users.txt")
         log(f"Soaking for {SECONDS} s (memory baseline after {WARMUP} s) …")
-        with server("todo_project.wsgi", PORT, env, "/health") as url:
+        with server(APP, PORT, env, "/health") as url:
             result, samples = soak(url, work)
         failures = report(result, samples, pool)
     finally:

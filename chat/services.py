@@ -10,17 +10,17 @@ stored verbatim; our Message rows (role, content, tool calls) are meant for peop
 Owning the writes here also puts the transaction boundaries where the rules above need them.
 """
 
+import asyncio
 import json
 import logging
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import Any, cast
 from zoneinfo import ZoneInfo
 
 from agents import TResponseInputItem
-from asgiref.sync import async_to_sync, sync_to_async
 from django.conf import settings
-from django.db import connection, transaction
+from django.db import transaction
 from django.utils import timezone
 from openai.types.responses import EasyInputMessageParam, ResponseFunctionToolCallParam
 from openai.types.responses.response_input_item_param import FunctionCallOutput
@@ -29,9 +29,9 @@ from chat import selectors
 from chat.agent import ChatProviderError, run_turn, stream_turn
 from chat.models import Conversation, Message
 from chat.phrases import confirms
-from chat.streaming import stream_from_thread
 from chat.tools import ChatContext
 from tasks.exceptions import QuotaExceeded
+from todo_project.asynchronous import database, run_detached
 
 TITLE_LENGTH = 60  # a title made from the first message
 TITLE_MAX_LENGTH = Conversation._meta.get_field("title").max_length
@@ -60,32 +60,38 @@ def conversation_delete(*, user_id: str, conversation_id: int) -> None:
     selectors.conversation_get(user_id=user_id, conversation_id=conversation_id).delete()
 
 
-def chat_send(*, user_id: str, message: str, conversation_id: int | None = None, zone: ZoneInfo = UTC) -> ChatReply:
-    """One turn, answered when complete; the tools read dates in `zone`."""
-    conversation, input_items = _begin(user_id=user_id, message=message, conversation_id=conversation_id)
-    context = turn_context(conversation=conversation, message=message, zone=zone)
-    try:
-        reply = async_to_sync(run_turn)(context, input_items)
-    except ChatProviderError as exc:
-        turn_record(conversation=conversation, tool_calls=context.tool_calls, reply=None, held=context.held)
-        raise ChatTurnFailed(exc, conversation.pk) from exc
-    turn_record(conversation=conversation, tool_calls=context.tool_calls, reply=reply, held=context.held)
-    return ChatReply(conversation.pk, reply, public_tool_calls(context.tool_calls))
-
-
-def chat_stream(
+async def chat_send(
     *, user_id: str, message: str, conversation_id: int | None = None, zone: ZoneInfo = UTC
-) -> Iterator[tuple[str, Any]]:
-    """The same turn as events: ("delta", text), ("tool_call", call), then ("done", reply) or ("error", …).
+) -> ChatReply:
+    """One turn, answered when complete; the tools read dates in `zone`. It runs to its end (the reply and
+    the tool calls stored) even when the caller is cancelled: its client went away."""
+    conversation, input_items, context = await _turn_begin(
+        user_id=user_id, message=message, conversation_id=conversation_id, zone=zone
+    )
 
-    The conversation is found (or a ConversationNotFound raised) before the first event. The
-    agent runs in a thread of its own, so a WSGI server can send each event as it happens."""
-    conversation, input_items = _begin(user_id=user_id, message=message, conversation_id=conversation_id)
-    context = turn_context(conversation=conversation, message=message, zone=zone)
-    if not connection.in_atomic_block:
-        # Give the request's pooled connection back for the stream's length: the agent's thread has
-        # its own, and an idle one held per stream would drain the pool (bench/RESULTS.md).
-        connection.close()
+    async def turn() -> ChatReply:
+        try:
+            reply = await run_turn(context, input_items)
+        except ChatProviderError as exc:
+            await _turn_record(conversation=conversation, tool_calls=context.tool_calls, reply=None, held=context.held)
+            raise ChatTurnFailed(exc, conversation.pk) from exc
+        await _turn_record(conversation=conversation, tool_calls=context.tool_calls, reply=reply, held=context.held)
+        return ChatReply(conversation.pk, reply, public_tool_calls(context.tool_calls))
+
+    return await asyncio.shield(run_detached(turn()))
+
+
+async def chat_stream(
+    *, user_id: str, message: str, conversation_id: int | None = None, zone: ZoneInfo = UTC
+) -> AsyncIterator[tuple[str, Any]]:
+    """The same turn as events: ("conversation", id), ("delta", text), ("tool_call", call), then ("done",
+    reply) or ("error", …).
+
+    The conversation is found (or a ConversationNotFound raised) and the message stored when this returns,
+    before the first event."""
+    conversation, input_items, context = await _turn_begin(
+        user_id=user_id, message=message, conversation_id=conversation_id, zone=zone
+    )
 
     async def turn() -> AsyncIterator[tuple[str, Any]]:
         yield "conversation", conversation.pk
@@ -99,21 +105,13 @@ def chat_stream(
                 else:
                     yield kind, data
         except ChatProviderError as exc:
-            await record(reply=None)
+            await _turn_record(conversation=conversation, tool_calls=context.tool_calls, reply=None, held=context.held)
             yield "error", ChatTurnFailed(exc, conversation.pk)
             return
-        await record(reply=reply)
+        await _turn_record(conversation=conversation, tool_calls=context.tool_calls, reply=reply, held=context.held)
         yield "done", ChatReply(conversation.pk, reply or "", public_tool_calls(context.tool_calls))
 
-    @sync_to_async
-    def record(*, reply: str | None) -> None:
-        turn_record(conversation=conversation, tool_calls=context.tool_calls, reply=reply, held=context.held)
-
-    def failed(exc: Exception) -> tuple[str, Any]:
-        logger.error("Chat stream failed in conversation %s", conversation.pk, exc_info=exc)
-        return "error", exc
-
-    return stream_from_thread(turn, name=f"chat-{conversation.pk}", on_error=failed)
+    return turn()
 
 
 def public_tool_calls(calls: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -235,6 +233,18 @@ def turn_record(
     with transaction.atomic():
         Message.objects.bulk_create(rows)
         Conversation.objects.filter(pk=conversation.pk).update(**changes)
+
+
+@database
+def _turn_begin(
+    *, user_id: str, message: str, conversation_id: int | None, zone: ZoneInfo
+) -> tuple[Conversation, list[TResponseInputItem], ChatContext]:
+    """_begin, then the turn's context."""
+    conversation, input_items = _begin(user_id=user_id, message=message, conversation_id=conversation_id)
+    return conversation, input_items, turn_context(conversation=conversation, message=message, zone=zone)
+
+
+_turn_record = database(turn_record)
 
 
 def _begin(*, user_id: str, message: str, conversation_id: int | None) -> tuple[Conversation, list[TResponseInputItem]]:

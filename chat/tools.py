@@ -26,12 +26,12 @@ from zoneinfo import ZoneInfo
 
 from agents import FunctionTool, RunContextWrapper, function_tool
 from agents.tool_context import ToolContext
-from asgiref.sync import sync_to_async
 from django.conf import settings
 
 from chat.phrases import DEFAULT_DUE_TIME, clears, local_time, parse_bound, parse_due, parse_recurrence
 from tasks import operations
 from tasks.operations import ListRef, Priority, Result
+from todo_project.asynchronous import database
 
 UTC = ZoneInfo("UTC")
 
@@ -81,14 +81,15 @@ class ChatContext:
 
 
 def _task_tool(func: Callable[..., Result]) -> FunctionTool:
-    """Run a sync tool in the request's thread (its database connection), answer JSON, record the call.
+    """Run a sync tool through todo_project.asynchronous.database (a connection for the call), answer JSON,
+    record the call.
 
     Failures are results the model can relay (tasks.operations.answer): a task that is not the user's
     is "not_found", exactly as for the REST API."""
 
     @functools.wraps(func)
     async def tool(ctx: RunContextWrapper[ChatContext], *args: Any, **kwargs: Any) -> str:
-        result = await sync_to_async(operations.answer)(functools.partial(func, ctx, *args, **kwargs))
+        result = await database(operations.answer)(functools.partial(func, ctx, *args, **kwargs))
         if isinstance(ctx, ToolContext):
             ctx.context.tool_calls.append(
                 {

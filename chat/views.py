@@ -1,15 +1,16 @@
 """The chat API: a thin adapter over chat.services and chat.selectors."""
 
 import json
-from collections.abc import Iterator
+import logging
+from collections.abc import AsyncIterator
 from typing import Any
 
+from adrf.views import APIView
 from django.http import StreamingHttpResponse
 from drf_spectacular.utils import OpenApiExample, OpenApiParameter, OpenApiResponse, extend_schema, extend_schema_view
 from rest_framework import status, viewsets
 from rest_framework.request import Request
 from rest_framework.response import Response
-from rest_framework.views import APIView
 
 from chat import selectors, services
 from chat.serializers import (
@@ -19,12 +20,13 @@ from chat.serializers import (
     ConversationDetailSerializer,
     ConversationSerializer,
 )
-from chat.streaming import event_stream_response
 from todo_project import slots
 from todo_project.api import ERRORS, VALIDATION_ERROR, ErrorSerializer, time_zone, time_zone_parameter
+from todo_project.asynchronous import event_stream_response
 from todo_project.auth import caller_id
 from todo_project.throttling import ApiRateThrottle, ChatRateThrottle
 
+logger = logging.getLogger(__name__)
 CHAT_ERRORS = {
     400: VALIDATION_ERROR,
     **ERRORS,
@@ -37,8 +39,8 @@ CHAT_ERRORS = {
     503: OpenApiResponse(
         ChatErrorSerializer,
         description="The model provider is rate-limiting, or this server is answering as many messages as it "
-        "can (CHAT_TURNS_PER_WORKER): send it again after Retry-After; or the database or Better Auth's JWKS "
-        "is unreachable",
+        "can (CHAT_TURNS_PER_WORKER), or as many of this user's as it will at once (CHAT_TURNS_PER_USER): send "
+        "it again after Retry-After; or the database or Better Auth's JWKS is unreachable",
     ),
     504: OpenApiResponse(ChatErrorSerializer, description="The model provider timed out"),
 }
@@ -59,12 +61,13 @@ class ChatView(APIView):
         parameters=[TIME_ZONE],
         responses={200: ChatResponseSerializer, **CHAT_ERRORS},
     )
-    def post(self, request: Request, user_id: str) -> Response:
+    async def post(self, request: Request, user_id: str) -> Response:
         body = ChatRequestSerializer(data=request.data)
         body.is_valid(raise_exception=True)
+        user = caller_id(request)
         try:
-            with slots.CHAT_TURNS.slot():
-                reply = services.chat_send(user_id=caller_id(request), zone=time_zone(request), **body.validated_data)
+            with slots.CHAT_TURNS.slot(user):
+                reply = await services.chat_send(user_id=user, zone=time_zone(request), **body.validated_data)
         except services.ChatTurnFailed as exc:
             return Response({"detail": exc.detail, "conversation_id": exc.conversation_id}, status=exc.status)
         return Response(ChatResponseSerializer(reply).data)
@@ -101,16 +104,24 @@ class ChatStreamView(APIView):
             **CHAT_ERRORS,
         },
     )
-    def post(self, request: Request, user_id: str) -> StreamingHttpResponse:
+    async def post(self, request: Request, user_id: str) -> StreamingHttpResponse:
         body = ChatRequestSerializer(data=request.data)
         body.is_valid(raise_exception=True)
-        with slots.CHAT_TURNS.slot() as turn:  # held until the stream ends or the client goes away
-            events = services.chat_stream(user_id=caller_id(request), zone=time_zone(request), **body.validated_data)
-            return event_stream_response(turn.stream(_server_sent_events(events)))
+        user = caller_id(request)
+        with slots.CHAT_TURNS.slot(user) as turn:  # held until the turn ends, whether the client stays or not
+            events = await services.chat_stream(user_id=user, zone=time_zone(request), **body.validated_data)
+            stream = turn.stream_async(_server_sent_events(events))
+        return event_stream_response(lambda: stream, request, name="chat-stream", on_error=_failed, finish=True)
 
 
-def _server_sent_events(events: Iterator[tuple[str, Any]]) -> Iterator[str]:
-    for kind, data in events:
+def _failed(exc: Exception) -> str:
+    logger.error("Chat stream failed", exc_info=exc)
+    payload = {"detail": "Internal server error.", "status": status.HTTP_500_INTERNAL_SERVER_ERROR}
+    return f"event: error\ndata: {json.dumps(payload)}\n\n"
+
+
+async def _server_sent_events(events: AsyncIterator[tuple[str, Any]]) -> AsyncIterator[str]:
+    async for kind, data in events:
         if kind == "conversation":
             payload: Any = {"conversation_id": data}
         elif kind == "delta":
@@ -119,8 +130,6 @@ def _server_sent_events(events: Iterator[tuple[str, Any]]) -> Iterator[str]:
             payload = ChatResponseSerializer(data).data
         elif kind == "error" and isinstance(data, services.ChatTurnFailed):
             payload = {"detail": data.detail, "status": data.status, "conversation_id": data.conversation_id}
-        elif kind == "error":
-            payload = {"detail": "Internal server error.", "status": status.HTTP_500_INTERNAL_SERVER_ERROR}
         else:
             payload = data
         yield f"event: {kind}\ndata: {json.dumps(payload, ensure_ascii=False)}\n\n"

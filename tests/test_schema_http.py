@@ -111,7 +111,7 @@ def free_port() -> int:
 def production_server(env: dict[str, str], log: Path) -> Iterator[str]:
     """gunicorn as `make serve` runs it; yields its URL once /health answers."""
     port = free_port()
-    command = [str(BIN / "gunicorn"), "-c", "python:todo_project.gunicorn", "todo_project.wsgi"]
+    command = [str(BIN / "gunicorn"), "-c", "python:todo_project.gunicorn", "todo_project.asgi:application"]
     with log.open("w") as output:
         server = subprocess.Popen(command, cwd=ROOT, env={**env, "PORT": str(port)}, stdout=output, stderr=output)  # noqa: S603
     url = f"http://127.0.0.1:{port}"

@@ -1,22 +1,34 @@
-"""gunicorn settings for `make serve` and the benchmark (gunicorn -c python:todo_project.gunicorn).
+"""gunicorn settings for `make serve`, the benchmark and the soak (gunicorn -c python:todo_project.gunicorn).
 
-gthread workers: each process serves THREADS requests at once, so a streaming chat (which holds
-its thread for the whole answer) does not block the requests behind it.
+gunicorn supervises WEB_CONCURRENCY processes, each running uvicorn's worker (an event loop) with the
+application of todo_project/asgi.py: the async path on the loop, the plain API in THREADS threads.
 """
 
 import multiprocessing
 import os
 import time
 
+from uvicorn_worker import UvicornWorker
+
 bind = f"{os.environ.get('HOST', '127.0.0.1')}:{os.environ.get('PORT', '8000')}"
 workers = int(os.environ.get("WEB_CONCURRENCY", "2"))
-worker_class = os.environ.get("WEB_WORKER_CLASS", "gthread")
-threads = int(os.environ.get("THREADS", "8"))
+worker_class = os.environ.get("WEB_WORKER_CLASS", "todo_project.gunicorn.Worker")
+threads = int(os.environ.get("THREADS", "8"))  # the sync path's threads (settings.THREADS reads it too)
 keepalive = 5
 accesslog = os.environ.get("ACCESS_LOG") or None  # the app logs one JSON line per request already
 forwarded_allow_ips = os.environ.get("FORWARDED_ALLOW_IPS", "127.0.0.1")
-timeout = int(os.environ.get("WEB_TIMEOUT", "90"))  # above CHAT_TIMEOUT_SECONDS
+timeout = int(os.environ.get("WEB_TIMEOUT", "90"))  # a worker silent this long is restarted
+graceful_timeout = int(os.environ.get("WEB_GRACEFUL_TIMEOUT", "30"))
 reuse_port = True  # a listening socket per worker (SO_REUSEPORT): the kernel spreads connections across them
+
+
+class Worker(UvicornWorker):
+    """uvicorn's gunicorn worker (httptools, uvloop). On a restart, the requests under way get
+    graceful_timeout - 5 s to end; then the ones still open (live streams, which never end by themselves)
+    are cancelled, and their clients reconnect with Last-Event-ID."""
+
+    CONFIG_KWARGS = {**UvicornWorker.CONFIG_KWARGS, "timeout_graceful_shutdown": max(1, graceful_timeout - 5)}
+
 
 # Workers that have warmed up, counted across processes: made here, in the master, before it forks them.
 _warmed = multiprocessing.Value("i", 0)

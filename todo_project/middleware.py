@@ -54,7 +54,8 @@ class RequestMiddleware:
         too_large = JsonResponse({"detail": f"Request body too large (limit {limit} bytes)."}, status=413)
         if length > limit:
             return too_large
-        if not length and "chunked" in request.META.get("HTTP_TRANSFER_ENCODING", "").lower():
+        chunked = "chunked" in request.META.get("HTTP_TRANSFER_ENCODING", "").lower()
+        if not length and chunked and "wsgi.input" in request.META:  # the ASGI path counts it as it arrives (asgi.py)
             # A chunked body states no length: read at most one byte past the limit, then hand the
             # views the bytes read, so nothing downstream reads an unbounded stream.
             body = request.META["wsgi.input"].read(limit + 1)

@@ -72,6 +72,7 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "corsheaders",
     "rest_framework",
+    "adrf",
     "drf_spectacular",
     "drf_spectacular_sidecar",  # Swagger UI served from here, not a CDN (the CSP allows only 'self')
     "todo_project.apps.ProjectConfig",
@@ -154,6 +155,10 @@ TEMPLATES = [
     },
 ]
 
+# Requests at once per server process on the sync path (the plain API: a thread each); the async path
+# (todo_project/asgi.py) waits on the event loop instead.
+THREADS = get_int_from_env("THREADS", 8)
+
 # Database: SQLite in the project by default; DATABASE_URL=postgres://… uses psycopg 3 with
 # Django's connection pool (which requires CONN_MAX_AGE = 0).
 DATABASES = {
@@ -161,8 +166,8 @@ DATABASES = {
 }
 if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
     DATABASES["default"]["CONN_MAX_AGE"] = 0
-    # Per worker process: a request holds one connection while it runs, so THREADS (default 8) plus
-    # the agent threads of chat turns (CHAT_TURNS_PER_WORKER) need few. Size the total
+    # Per worker process: a request of the sync path holds one connection while it runs (THREADS, default 8);
+    # the async path takes one for each query and gives it back (todo_project.asynchronous.database). Size the total
     # (hosts * WEB_CONCURRENCY * max_size) under PostgreSQL's max_connections.
     DATABASES["default"].setdefault("OPTIONS", {})["pool"] = {
         "min_size": get_int_from_env("DB_POOL_MIN_SIZE", 2),
@@ -274,12 +279,14 @@ CHAT_RATE = os.environ.get("CHAT_RATE", "20/min")
 # confirms in their next message; and send the model at most this much of one tool's result.
 CHAT_MAX_DESTRUCTIVE_PER_TURN = get_int_from_env("CHAT_MAX_DESTRUCTIVE_PER_TURN", 5)
 CHAT_TOOL_RESULT_CHARS = get_int_from_env("CHAT_TOOL_RESULT_CHARS", 16000)
-# Chat turns one worker process runs at once (each holds a server thread while the model answers);
-# the rest of the THREADS stay free for the API. Beyond it a turn is a 503 with Retry-After (todo_project/slots.py).
-CHAT_TURNS_PER_WORKER = get_int_from_env("CHAT_TURNS_PER_WORKER", max(1, get_int_from_env("THREADS", 8) // 2))
-# Heavy requests (bulk create, bulk-update, import, export) likewise: this many at once in a worker process
+# Chat turns (and chat streams, ChatKit turns) one worker process runs at once, and one user runs at once in
+# it: they wait on the event loop (the async path, todo_project/asgi.py), not on a thread, so the bound is
+# memory and the provider's rate, not THREADS. Beyond either a turn is a 503 with Retry-After (todo_project/slots.py).
+CHAT_TURNS_PER_WORKER = get_int_from_env("CHAT_TURNS_PER_WORKER", 256)
+CHAT_TURNS_PER_USER = get_int_from_env("CHAT_TURNS_PER_USER", 3)
+# Heavy requests (bulk create, bulk-update, import, export): this many at once in a worker process
 # (503 beyond), and this many per user in it (429 beyond), both with Retry-After and before anything is written.
-HEAVY_REQUESTS_PER_WORKER = get_int_from_env("HEAVY_REQUESTS_PER_WORKER", max(1, get_int_from_env("THREADS", 8) // 2))
+HEAVY_REQUESTS_PER_WORKER = get_int_from_env("HEAVY_REQUESTS_PER_WORKER", max(1, THREADS // 2))
 HEAVY_REQUESTS_PER_USER = get_int_from_env("HEAVY_REQUESTS_PER_USER", 1)
 # PostgreSQL: how long a bulk-update waits for rows another request holds before it answers 409 with
 # Retry-After, nothing written (tasks/services/bulk.py); 0 waits as long as it takes.
@@ -313,6 +320,14 @@ EVENTS_SUBJECT_PREFIX = os.environ.get("EVENTS_SUBJECT_PREFIX", "")
 EVENTS_POLL_SECONDS = float(os.environ.get("EVENTS_POLL_SECONDS", "0.2"))
 # Published events (all events, without a broker) are deleted this long after.
 EVENTS_RETENTION = timedelta(hours=get_int_from_env("EVENTS_RETENTION_HOURS", 168))
+# The live stream (GET /api/<user_id>/events, events/live.py): each server process looks for new events of
+# the users it streams to every EVENTS_STREAM_POLL_SECONDS (one query for all of them), and sends a
+# heartbeat comment after EVENTS_STREAM_HEARTBEAT_SECONDS of silence.
+EVENTS_STREAM_POLL_SECONDS = float(os.environ.get("EVENTS_STREAM_POLL_SECONDS", "0.25"))
+EVENTS_STREAM_HEARTBEAT_SECONDS = float(os.environ.get("EVENTS_STREAM_HEARTBEAT_SECONDS", "15"))
+# Streams open at once in one server process (503 beyond), and for one user in it (429 beyond: a tab each).
+EVENTS_STREAMS_PER_WORKER = get_int_from_env("EVENTS_STREAMS_PER_WORKER", 5000)
+EVENTS_STREAMS_PER_USER = get_int_from_env("EVENTS_STREAMS_PER_USER", 10)
 
 # Background tasks (django-tasks, the backport of Django 6's Tasks API) in the database: no other
 # service, and several workers share the queue on PostgreSQL (SELECT … FOR UPDATE SKIP LOCKED).

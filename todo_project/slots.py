@@ -20,8 +20,9 @@ with WEB_CONCURRENCY workers a user may have up to that many times HEAVY_REQUEST
 
 import logging
 import threading
+import weakref
 from collections import Counter
-from collections.abc import Callable, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from typing import Generic, TypeVar
 
 from django.conf import settings
@@ -45,6 +46,21 @@ class Busy(APIException):
 class ChatBusy(Busy):
     default_detail = "The assistant is answering as many messages as it can. Send yours again in a few seconds."
     default_code = "chat_busy"
+
+
+class ChatUserBusy(ChatBusy):
+    """The caller has CHAT_TURNS_PER_USER turns in flight (another tab, a retry loop): 503, after Retry-After."""
+
+    default_detail = (
+        "The assistant is still answering your other messages (CHAT_TURNS_PER_USER at once). "
+        "Send this one again when one of them is done."
+    )
+    default_code = "chat_turns_in_flight"
+
+
+class StreamsBusy(Busy):
+    default_detail = "This server has as many live streams open as it can. Connect again in a few seconds."
+    default_code = "streams_busy"
 
 
 class UserBusy(Busy):
@@ -122,6 +138,10 @@ class Slot:
         give_back, self._give_back = self._give_back, None
         return Holding(iterator, give_back) if give_back is not None else iterator
 
+    def stream_async(self, iterator: AsyncIterator[T]) -> AsyncIterator[T]:
+        give_back, self._give_back = self._give_back, None
+        return AsyncHolding(iterator, give_back) if give_back is not None else iterator
+
 
 class Holding(Generic[T]):
     """An iterator (a streamed response's body) that gives its slot back when it is exhausted or closed,
@@ -150,5 +170,46 @@ class Holding(Generic[T]):
             self._give_back()
 
 
-CHAT_TURNS = Pool(per_worker="CHAT_TURNS_PER_WORKER", busy=ChatBusy)
+class AsyncHolding(AsyncIterator[T]):
+    """`iterator`, giving its slot back (once) when it is exhausted, fails, is closed, or is garbage
+    collected without ever being started."""
+
+    def __init__(self, iterator: AsyncIterator[T], give_back: Callable[[], None]) -> None:
+        self._iterator = iterator
+        self._give_back = give_back
+        weakref.finalize(self, give_back)
+
+    def __aiter__(self) -> "AsyncHolding[T]":
+        return self
+
+    async def __anext__(self) -> T:
+        try:
+            return await self._iterator.__anext__()
+        except BaseException:
+            await self.aclose()
+            raise
+
+    async def aclose(self) -> None:
+        try:
+            close = getattr(self._iterator, "aclose", None)
+            if close is not None:
+                await close()
+        finally:
+            self._give_back()
+
+
+class StreamsUserBusy(UserBusy):
+    default_detail = "You have EVENTS_STREAMS_PER_USER live streams open already: close one first."
+    default_code = "streams_in_flight"
+
+
+CHAT_TURNS = Pool(
+    per_worker="CHAT_TURNS_PER_WORKER", per_user="CHAT_TURNS_PER_USER", busy=ChatBusy, user_busy=ChatUserBusy
+)
+EVENT_STREAMS = Pool(
+    per_worker="EVENTS_STREAMS_PER_WORKER",
+    per_user="EVENTS_STREAMS_PER_USER",
+    busy=StreamsBusy,
+    user_busy=StreamsUserBusy,
+)
 HEAVY_REQUESTS = Pool(per_worker="HEAVY_REQUESTS_PER_WORKER", per_user="HEAVY_REQUESTS_PER_USER")

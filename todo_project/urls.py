@@ -19,6 +19,7 @@ urlpatterns = [
     path("api/<str:user_id>/", include("tasks.urls")),
     path("api/<str:user_id>/", include("chat.urls")),
     path("api/<str:user_id>/", include("webhooks.urls")),
+    path("api/<str:user_id>/", include("events.urls")),
     re_path(r"^mcp/?$", mcp_views.mcp, name="mcp"),
     # Any other path is a JSON 404, even with DEBUG on (no HTML debug page); the admin's paths are left to
     # the admin (and to APPEND_SLASH, which redirects /admin to /admin/).

@@ -4,7 +4,6 @@ from collections.abc import AsyncIterator
 from zoneinfo import ZoneInfo
 
 from agents import TResponseInputItem
-from asgiref.sync import sync_to_async
 from chatkit.errors import CustomStreamError
 from chatkit.logger import logger as chatkit_logger
 from chatkit.server import ChatKitServer
@@ -30,6 +29,7 @@ from chat import services
 from chat.agent import ChatProviderError, stream_turn
 from chat.chatkit.store import ChatKitContext, ConversationStore, conversation_of, user_text
 from chat.tools import ChatContext
+from todo_project.asynchronous import database
 
 # openai-chatkit gives its logger a plain-text stderr handler of its own when LOG_LEVEL is set (the variable our
 # settings read too): its records would be written twice, once unformatted. They go through ours, as JSON.
@@ -45,7 +45,7 @@ PROGRESS = {
 }
 
 
-@sync_to_async
+@database
 def _turn_start(
     *, user_id: str, thread_id: str, message: str, zone: ZoneInfo
 ) -> tuple[list[TResponseInputItem], ChatContext]:
@@ -54,7 +54,7 @@ def _turn_start(
     return services.turn_input(conversation=conversation), context
 
 
-@sync_to_async
+@database
 def _tool_calls_store(*, user_id: str, thread_id: str, context: ChatContext) -> None:
     """The tool calls that ran, each with its result; the reply comes as an item, which the SDK stores."""
     conversation = conversation_of(user_id=user_id, thread_id=thread_id)

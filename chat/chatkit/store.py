@@ -8,7 +8,6 @@ from dataclasses import dataclass
 from typing import Literal
 from zoneinfo import ZoneInfo
 
-from asgiref.sync import sync_to_async
 from chatkit.store import NotFoundError, Store, StoreItemType
 from chatkit.types import (
     AssistantMessageContent,
@@ -26,6 +25,7 @@ from django.core.exceptions import ObjectDoesNotExist
 
 from chat import selectors, services
 from chat.models import Conversation, Message
+from todo_project.asynchronous import database
 
 THREAD_ID = re.compile(r"thr_([1-9][0-9]{0,17})")
 ITEM_ID = re.compile(r"msg_([1-9][0-9]{0,17})")
@@ -133,7 +133,8 @@ def _row_of(item: ThreadItem) -> tuple[str, str]:
 class ConversationStore(Store[ChatKitContext]):
     """ChatKit's Store on Conversation and Message rows, scoped by the context's user id.
 
-    Each async method runs its sync twin (the ORM, through chat.services and chat.selectors) with sync_to_async."""
+    Each async method runs its sync twin (the ORM, through chat.services and chat.selectors)
+    with todo_project.asynchronous.database (the connection given back after each)."""
 
     def generate_thread_id(self, context: ChatKitContext) -> str:
         if context.reserved_thread is None:
@@ -147,13 +148,13 @@ class ConversationStore(Store[ChatKitContext]):
     # Threads
 
     async def load_thread(self, thread_id: str, context: ChatKitContext) -> ThreadMetadata:
-        return await sync_to_async(self._load_thread)(thread_id, context)
+        return await database(self._load_thread)(thread_id, context)
 
     def _load_thread(self, thread_id: str, context: ChatKitContext) -> ThreadMetadata:
         return _thread(conversation_of(user_id=context.user_id, thread_id=thread_id))
 
     async def save_thread(self, thread: ThreadMetadata, context: ChatKitContext) -> None:
-        await sync_to_async(self._save_thread)(thread, context)
+        await database(self._save_thread)(thread, context)
 
     def _save_thread(self, thread: ThreadMetadata, context: ChatKitContext) -> None:
         """Only the title is ours to change (a Conversation is created by the view's reservation)."""
@@ -165,7 +166,7 @@ class ConversationStore(Store[ChatKitContext]):
     async def load_threads(
         self, limit: int, after: str | None, order: str, context: ChatKitContext
     ) -> Page[ThreadMetadata]:
-        return await sync_to_async(self._load_threads)(limit, after, order, context)
+        return await database(self._load_threads)(limit, after, order, context)
 
     def _load_threads(self, limit: int, after: str | None, order: str, context: ChatKitContext) -> Page[ThreadMetadata]:
         """The user's threads in the order they were created (newest first for "desc"), after a thread id."""
@@ -181,7 +182,7 @@ class ConversationStore(Store[ChatKitContext]):
         )
 
     async def delete_thread(self, thread_id: str, context: ChatKitContext) -> None:
-        await sync_to_async(self._delete_thread)(thread_id, context)
+        await database(self._delete_thread)(thread_id, context)
 
     def _delete_thread(self, thread_id: str, context: ChatKitContext) -> None:
         with _thread_not_found():
@@ -192,7 +193,7 @@ class ConversationStore(Store[ChatKitContext]):
     async def load_thread_items(
         self, thread_id: str, after: str | None, limit: int, order: str, context: ChatKitContext
     ) -> Page[ThreadItem]:
-        return await sync_to_async(self._load_thread_items)(thread_id, after, limit, order, context)
+        return await database(self._load_thread_items)(thread_id, after, limit, order, context)
 
     def _load_thread_items(
         self, thread_id: str, after: str | None, limit: int, order: str, context: ChatKitContext
@@ -210,7 +211,7 @@ class ConversationStore(Store[ChatKitContext]):
         )
 
     async def load_item(self, thread_id: str, item_id: str, context: ChatKitContext) -> ThreadItem:
-        return await sync_to_async(self._load_item)(thread_id, item_id, context)
+        return await database(self._load_item)(thread_id, item_id, context)
 
     def _load_item(self, thread_id: str, item_id: str, context: ChatKitContext) -> ThreadItem:
         conversation = conversation_of(user_id=context.user_id, thread_id=thread_id)
@@ -223,7 +224,7 @@ class ConversationStore(Store[ChatKitContext]):
             raise NotFoundError("No such item in this thread.") from None
 
     async def add_thread_item(self, thread_id: str, item: ThreadItem, context: ChatKitContext) -> None:
-        await sync_to_async(self._add_thread_item)(thread_id, item, context)
+        await database(self._add_thread_item)(thread_id, item, context)
 
     def _add_thread_item(self, thread_id: str, item: ThreadItem, context: ChatKitContext) -> None:
         conversation = conversation_of(user_id=context.user_id, thread_id=thread_id)
@@ -233,7 +234,7 @@ class ConversationStore(Store[ChatKitContext]):
             item.id, item.created_at = item_id_of(message.pk), message.created_at
 
     async def save_item(self, thread_id: str, item: ThreadItem, context: ChatKitContext) -> None:
-        await sync_to_async(self._save_item)(thread_id, item, context)
+        await database(self._save_item)(thread_id, item, context)
 
     def _save_item(self, thread_id: str, item: ThreadItem, context: ChatKitContext) -> None:
         conversation = conversation_of(user_id=context.user_id, thread_id=thread_id)
@@ -245,7 +246,7 @@ class ConversationStore(Store[ChatKitContext]):
             self._add_thread_item(thread_id, item, context)
 
     async def delete_thread_item(self, thread_id: str, item_id: str, context: ChatKitContext) -> None:
-        await sync_to_async(self._delete_thread_item)(thread_id, item_id, context)
+        await database(self._delete_thread_item)(thread_id, item_id, context)
 
     def _delete_thread_item(self, thread_id: str, item_id: str, context: ChatKitContext) -> None:
         conversation = conversation_of(user_id=context.user_id, thread_id=thread_id)

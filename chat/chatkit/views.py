@@ -5,9 +5,10 @@ threads.add_user_message, threads.retry_after_item) answer Server-Sent Events; t
 """
 
 import json
+from collections.abc import AsyncIterator
 from typing import Any
 
-from asgiref.sync import async_to_sync
+from adrf.views import APIView
 from chatkit.errors import ErrorCode
 from chatkit.server import StreamingResult
 from chatkit.store import NotFoundError
@@ -19,15 +20,14 @@ from pydantic import ValidationError as PydanticValidationError
 from rest_framework.exceptions import NotFound, ValidationError
 from rest_framework.request import Request
 from rest_framework.throttling import BaseThrottle
-from rest_framework.views import APIView
 
 from chat import services
 from chat.chatkit.schema import REQUEST_TYPES, SUPPORTED, TURNS, ChatKitSchema, chatkit_operation
 from chat.chatkit.server import TodoChatKitServer
 from chat.chatkit.store import ChatKitContext, conversation_of, user_text
-from chat.streaming import event_stream_response, stream_from_thread
 from todo_project import slots
 from todo_project.api import time_zone
+from todo_project.asynchronous import database, event_stream_response
 from todo_project.auth import caller_id
 from todo_project.throttling import ApiRateThrottle, ChatRateThrottle
 
@@ -47,7 +47,7 @@ class ChatKitView(APIView):
         return [throttle for throttle in throttles if not isinstance(throttle, ChatRateThrottle)]
 
     @chatkit_operation
-    def post(self, request: Request, user_id: str) -> HttpResponse | StreamingHttpResponse:
+    async def post(self, request: Request, user_id: str) -> HttpResponse | StreamingHttpResponse:
         zone = time_zone(request)
         body = request.body
         try:
@@ -58,27 +58,36 @@ class ChatKitView(APIView):
             raise ValidationError({"type": [f"{chatkit_request.type} is not supported by this server."]})
         user = caller_id(request)
         context = ChatKitContext(user_id=user, zone=zone)
-        # A turn holds this thread while the model answers: take a slot first (503 when none is free).
-        with slots.CHAT_TURNS.slot(needed=chatkit_request.type in TURNS) as turn:
+        # A turn takes a slot first (503 when none is free), held until its stream ends.
+        with slots.CHAT_TURNS.slot(user, needed=chatkit_request.type in TURNS) as turn:
             try:
                 thread_id = getattr(chatkit_request.params, "thread_id", None)
                 if thread_id is not None:
-                    conversation_of(user_id=user, thread_id=thread_id)  # 404 before anything runs
+                    await database(conversation_of)(user_id=user, thread_id=thread_id)  # 404 before anything runs
                 if isinstance(chatkit_request, (ThreadsCreateReq, ThreadsAddUserMessageReq)):
                     problem = _message_problem(chatkit_request)
                     if problem:
                         error = ErrorEvent(code="custom", message=problem, allow_retry=False)
-                        return event_stream_response(iter([_sse(error)]))
+                        return _one_event(_sse(error), request)
                 if isinstance(chatkit_request, ThreadsCreateReq):
-                    context.reserved_thread = services.conversation_start(user_id=user).pk
-                result = async_to_sync(server.process)(body, context)
+                    conversation = await database(services.conversation_start)(user_id=user)
+                    context.reserved_thread = conversation.pk
+                result = await server.process(body, context)
             except NotFoundError as exc:
                 raise NotFound(str(exc)) from None
             if isinstance(result, StreamingResult):
+                stream = turn.stream_async(aiter(result))
                 return event_stream_response(
-                    turn.stream(stream_from_thread(lambda: result, name="chatkit-stream", on_error=_failed))
+                    lambda: stream, request, name="chatkit-stream", on_error=_failed, finish=True
                 )
             return HttpResponse(result.json, content_type="application/json")
+
+
+def _one_event(event: bytes, request: Request) -> StreamingHttpResponse:
+    async def one() -> AsyncIterator[bytes]:
+        yield event
+
+    return event_stream_response(one, request, name="chatkit-error", on_error=_failed)
 
 
 def _request_type(request: Request) -> str | None:

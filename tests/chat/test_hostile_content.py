@@ -65,7 +65,7 @@ class ObedientModel(Model):
 def turn(monkeypatch, model: Model, message: str, conversation_id: int | None = None) -> services.ChatReply:
     """One chat turn of USER_A through chat.services, answered by `model`."""
     monkeypatch.setattr("chat.agent.get_model", lambda: model)
-    return services.chat_send(user_id=USER_A, message=message, conversation_id=conversation_id)
+    return async_to_sync(services.chat_send)(user_id=USER_A, message=message, conversation_id=conversation_id)
 
 
 def live_ids() -> set[int]:

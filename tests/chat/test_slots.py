@@ -1,5 +1,5 @@
-"""Chat turns per worker (todo_project/slots.py): a turn beyond CHAT_TURNS_PER_WORKER is a 503 with
-Retry-After before anything is stored, and a stream gives its slot back when it ends or is closed,
+"""Chat turns per worker and per user (todo_project/slots.py): a turn beyond CHAT_TURNS_PER_WORKER, or
+beyond CHAT_TURNS_PER_USER of its user's, is a 503 with Retry-After before anything is stored, and a stream gives its slot back when it ends or is closed,
 sent or not."""
 
 import json
@@ -11,7 +11,7 @@ import pytest
 
 from chat.models import Conversation, Message
 from tests.chat.test_chatkit import said, send
-from tests.conftest import USER_A
+from tests.conftest import USER_A, USER_B
 from todo_project import slots
 
 streaming = pytest.mark.django_db(transaction=True)
@@ -103,13 +103,35 @@ def test_giving_back_twice_releases_once(settings):
     third()
 
 
-@pytest.mark.parametrize(("threads", "turns"), [("8", "4"), ("4", "2"), ("1", "1")])
-def test_the_default_is_half_the_threads(threads, turns):
+@pytest.mark.parametrize("threads", ["8", "1"])
+def test_the_defaults_do_not_depend_on_the_threads(threads):
+    """Turns wait on the event loop, not on a thread: the bounds are their own."""
     env = {**os.environ, "THREADS": threads}
     env.pop("CHAT_TURNS_PER_WORKER", None)
-    code = "import todo_project.settings as s; print(s.CHAT_TURNS_PER_WORKER)"
+    env.pop("CHAT_TURNS_PER_USER", None)
+    code = "import todo_project.settings as s; print(s.CHAT_TURNS_PER_WORKER, s.CHAT_TURNS_PER_USER)"
     done = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True)  # noqa: S603
-    assert done.stdout.strip() == turns
+    assert done.stdout.split() == ["256", "3"]
+
+
+@pytest.mark.django_db
+def test_a_user_with_as_many_turns_as_one_may_is_refused_and_others_are_not(api_a, client_for, settings):
+    settings.CHAT_TURNS_PER_USER = 2
+    in_flight = [slots.CHAT_TURNS.take(USER_A) for _ in range(2)]  # two tabs of user A, answering
+    try:
+        for path in ("chat", "chat/stream"):
+            refused = post(api_a, path)
+            assert refused.status_code == 503
+            assert refused["Retry-After"] == str(slots.RETRY_AFTER_SECONDS)
+            assert "CHAT_TURNS_PER_USER" in refused.json()["detail"]
+        assert send(api_a, "threads.create", input=said("hello")).status_code == 503
+        assert not Message.objects.filter(user_id=USER_A).exists()
+        other = client_for(USER_B).post(f"/api/{USER_B}/chat", {"message": "hello"}, format="json")
+        assert other.status_code == 200, other.content
+    finally:
+        for give_back in in_flight:
+            give_back()
+    assert post(api_a, "chat").status_code == 200
 
 
 def test_the_503_is_documented():
