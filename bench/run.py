@@ -48,6 +48,8 @@ def served(tree: Path) -> tuple[str, dict[str, str]]:
     if "ASYNC_PATHS" in (tree / "todo_project" / "asgi.py").read_text():
         return APP, {}
     return "todo_project.wsgi", {"WEB_WORKER_CLASS": "gthread"}
+
+
 MANY_TASKS = 200  # the writer's tasks, which update-many and toggle-many spread their writes over
 
 

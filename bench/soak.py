@@ -211,7 +211,7 @@ def report(result: dict, samples: dict, pool: dict[str, int]) -> list[str]:
     low, high = pool["min_size"], pool["max_size"]
 
     log(f"\nSoak: {result['seconds']:.0f} s; wrk {WRK_THREADS} threads, {CONNECTIONS} connections, {USERS} users; "
-        f"gunicorn + uvicorn {WORKERS} workers, {THREADS} sync-path threads each; pool {low}-{high} per worker\n")  # fmt: skip
+        f"gunicorn + uvicorn {WORKERS} workers x {THREADS} sync threads; pool {low}-{high} per worker\n")  # fmt: skip
     log("| kind | expected | requests | wrong |\n|---|---|---:|---:|")
     for kind in sorted(valid, key=valid.get, reverse=True) + sorted(invalid, key=invalid.get, reverse=True):
         log(f"| {kind} | {EXPECTED.get(kind, '2xx')} | {counts[kind]} | {wrong.get(kind, 0)} |")

@@ -60,7 +60,12 @@ def server_behind_proxy(db, tmp_path) -> Iterator[tuple[int, CuttableProxy, str]
         probe.bind(("127.0.0.1", 0))
         env["PORT"] = str(probe.getsockname()[1])
     server = subprocess.Popen(  # noqa: S603
-        [str(Path(sys.executable).parent / "gunicorn"), "-c", "python:todo_project.gunicorn", "todo_project.asgi:application"],
+        [
+                str(Path(sys.executable).parent / "gunicorn"),
+                "-c",
+                "python:todo_project.gunicorn",
+                "todo_project.asgi:application",
+            ],
         cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=(tmp_path / "server.log").open("w"),
     )  # fmt: skip
     try:

@@ -1,6 +1,6 @@
 """Chat turns per worker and per user (todo_project/slots.py): a turn beyond CHAT_TURNS_PER_WORKER, or
-beyond CHAT_TURNS_PER_USER of its user's, is a 503 with Retry-After before anything is stored, and a stream gives its slot back when it ends or is closed,
-sent or not."""
+beyond CHAT_TURNS_PER_USER of its user's, is a 503 with Retry-After before anything is stored, and a
+stream gives its slot back when it ends or is closed, sent or not."""
 
 import json
 import os

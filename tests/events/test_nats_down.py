@@ -94,7 +94,12 @@ def deployment(database_url, stream, tmp_path) -> Iterator[Deployment]:
     worker_log = tmp_path / "worker.log"
     with (tmp_path / "server.log").open("w") as server_err, worker_log.open("w") as worker_err:
         server = subprocess.Popen(  # noqa: S603
-            [str(Path(sys.executable).parent / "gunicorn"), "-c", "python:todo_project.gunicorn", "todo_project.asgi:application"],
+            [
+                str(Path(sys.executable).parent / "gunicorn"),
+                "-c",
+                "python:todo_project.gunicorn",
+                "todo_project.asgi:application",
+            ],
             cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=server_err,
         )  # fmt: skip
         worker = subprocess.Popen([sys.executable, "manage.py", "worker"], cwd=ROOT, env=env,
