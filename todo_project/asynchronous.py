@@ -12,6 +12,7 @@ Server-Sent Events response that holds no thread.
 
 import asyncio
 import contextlib
+import contextvars
 import functools
 import logging
 import queue
@@ -19,7 +20,7 @@ import threading
 from collections.abc import AsyncIterable, AsyncIterator, Awaitable, Callable, Iterator
 from typing import Any, ParamSpec, TypeVar, cast
 
-from asgiref.sync import async_to_sync, sync_to_async
+from asgiref.sync import AsyncToSync, SyncToAsync, async_to_sync, sync_to_async
 from django.core.handlers.asgi import ASGIRequest
 from django.db import connection, connections
 from django.http import HttpRequest, StreamingHttpResponse
@@ -133,10 +134,20 @@ _running: set[asyncio.Task[Any]] = set()  # the event loop holds its tasks weakl
 def run_detached(work: Awaitable[R]) -> "asyncio.Task[R]":
     """`work` as a task that runs to its end even when the request that started it is cancelled (its
     client went away): `await asyncio.shield(run_detached(...))`."""
-    task: asyncio.Task[R] = asyncio.ensure_future(work)
+    context = contextvars.copy_context()
+    context.run(_outside_the_request)
+    task: asyncio.Task[R] = asyncio.get_running_loop().create_task(work, context=context)  # type: ignore[arg-type]
     _running.add(task)
     task.add_done_callback(_running.discard)
     return task
+
+
+def _outside_the_request() -> None:
+    """The request's threads (its ThreadSensitiveContext, the sync middleware's thread that called into
+    the view) end with it: a task that outlives it sends its ORM calls to the event loop's own thread
+    instead (asgiref's shared one, under uvicorn)."""
+    SyncToAsync.thread_sensitive_context.set(None)  # type: ignore[arg-type]
+    AsyncToSync.executors.current = None
 
 
 async def detached(source: AsyncIterator[T]) -> AsyncIterator[T]:

@@ -54,13 +54,18 @@ class RequestMiddleware:
         too_large = JsonResponse({"detail": f"Request body too large (limit {limit} bytes)."}, status=413)
         if length > limit:
             return too_large
-        chunked = "chunked" in request.META.get("HTTP_TRANSFER_ENCODING", "").lower()
-        if not length and chunked and "wsgi.input" in request.META:  # the ASGI path counts it as it arrives (asgi.py)
-            # A chunked body states no length: read at most one byte past the limit, then hand the
-            # views the bytes read, so nothing downstream reads an unbounded stream.
-            body = request.META["wsgi.input"].read(limit + 1)
-            if len(body) > limit:
-                return too_large
-            request._stream = io.BytesIO(body)  # WSGIRequest's input
-            request.META["CONTENT_LENGTH"] = str(len(body))
+        if length or "chunked" not in request.META.get("HTTP_TRANSFER_ENCODING", "").lower():
+            return None
+        # A chunked body states no length; the parsers read none without one.
+        if "wsgi.input" not in request.META:
+            # The async path: the server has read it already, held to the limit as it arrived (asgi.py).
+            request.META["CONTENT_LENGTH"] = str(len(request.body))
+            return None
+        # Read at most one byte past the limit, then hand the views the bytes read, so nothing
+        # downstream reads an unbounded stream.
+        body = request.META["wsgi.input"].read(limit + 1)
+        if len(body) > limit:
+            return too_large
+        request._stream = io.BytesIO(body)  # WSGIRequest's input
+        request.META["CONTENT_LENGTH"] = str(len(body))
         return None
