@@ -32,6 +32,7 @@ from todo_project.asynchronous import database
 logger = logging.getLogger(__name__)
 BATCH = 100  # events read (and sent) at a time, catching up
 RETRY_MS = 2000  # the client's wait before it reconnects (the SSE `retry` field)
+REASONS = ["token_expired", "reconnect", "server_error", "events_pruned", "unknown_event_id"]  # of end and reset
 
 
 class Hub:
@@ -122,11 +123,14 @@ def control(event: str, **data: Any) -> str:
     return frame(event=event, data=json.dumps(data))
 
 
-async def stream(user_id: str, *, after: int, reset: str | None, expires_at: float | None) -> AsyncIterator[str]:
+async def stream(
+    user_id: str, *, after: int, reset: str | None, expires_at: float | None, ends_at: float
+) -> AsyncIterator[str]:
     """The stream's chunks: the events after number `after`, then each new one as it is numbered, with a
-    heartbeat comment after EVENTS_STREAM_HEARTBEAT_SECONDS of silence; it ends with an `end` event when
-    the token expires (`expires_at`, a Unix time). `reset`: the client's Last-Event-ID cannot be resumed
-    (why), so the stream starts with a `reset` event: the client reloads what it shows."""
+    heartbeat comment after EVENTS_STREAM_HEARTBEAT_SECONDS of silence. It ends with an `end` event when
+    the token expires (`expires_at`, a Unix time), or at `ends_at` (EVENTS_STREAM_MAX_SECONDS after it
+    opened: a client that reconnects may land on another process). `reset`: the client's Last-Event-ID
+    cannot be resumed (why), so the stream starts with a `reset` event: the client reloads what it shows."""
     heartbeat = settings.EVENTS_STREAM_HEARTBEAT_SECONDS
     yield f"retry: {RETRY_MS}\n\n"
     if reset:
@@ -147,15 +151,14 @@ async def stream(user_id: str, *, after: int, reset: str | None, expires_at: flo
             if batch is not None and len(batch) == BATCH:
                 continue
             now = time.monotonic()
-            left = None if expires_at is None else expires_at - time.time()
-            if left is not None and left <= 0:
-                yield control("end", reason="token_expired", last_event_id=cursor)
+            expired = expires_at is not None and expires_at <= ends_at
+            left = (expires_at if expires_at is not None and expired else ends_at) - time.time()
+            if left <= 0:
+                yield control("end", reason="token_expired" if expired else "reconnect", last_event_id=cursor)
                 return
-            wait = max(0.0, heartbeat - (now - sent))
+            wait = min(left, max(0.0, heartbeat - (now - sent)))
             if batch is None:
                 wait = min(wait, settings.EVENTS_STREAM_POLL_SECONDS * 4)
-            if left is not None:
-                wait = min(wait, left)
             try:
                 await asyncio.wait_for(wake.wait(), timeout=wait)
             except TimeoutError:

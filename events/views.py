@@ -3,7 +3,9 @@ IsPathUser and throttle; every refusal (401, 403, 400, 429, 503) is answered bef
 
 import logging
 import re
+import time
 
+from django.conf import settings
 from django.db import connection
 from django.http import StreamingHttpResponse
 from drf_spectacular.utils import OpenApiExample, OpenApiParameter, OpenApiResponse, extend_schema
@@ -15,7 +17,7 @@ from events import live
 from todo_project import slots
 from todo_project.api import ERRORS, VALIDATION_ERROR, ErrorSerializer
 from todo_project.asynchronous import event_stream_response
-from todo_project.auth import caller_id
+from todo_project.auth import BetterAuthToken, caller_id
 
 logger = logging.getLogger(__name__)
 EVENT_ID = re.compile(r"^[0-9]{1,18}$")
@@ -40,20 +42,47 @@ class EventStreamView(APIView):
         parameters=[
             OpenApiParameter(
                 "Last-Event-ID",
-                str,
+                {"type": "string", "pattern": "^[0-9]{1,18}$"},
                 OpenApiParameter.HEADER,
                 description="Resume after this event number (the `id` of the last message received).",
             ),
             OpenApiParameter(
                 "last_event_id",
-                int,
+                {"type": "integer", "minimum": 0, "maximum": 10**18 - 1},
                 OpenApiParameter.QUERY,
                 description="The same, for clients that cannot set the header (the header wins).",
             ),
         ],
         responses={
             (200, "text/event-stream"): OpenApiResponse(
-                {"type": "string", "description": "Server-Sent Events: each `data` a CloudEvent (JSON)."},
+                {
+                    "type": "object",
+                    "description": "One Server-Sent Event: a CloudEvent of the user's (`id` its sequence "
+                    "number), or a control event (`reset`, `end`) whose data is `{reason, last_event_id}`.",
+                    "properties": {
+                        "id": {"type": "string", "pattern": "^[0-9]+$"},
+                        "event": {"type": "string", "enum": ["reset", "end"]},
+                        "retry": {"type": "integer"},
+                        "data": {
+                            "type": "string",
+                            "contentMediaType": "application/json",
+                            "contentSchema": {
+                                "oneOf": [
+                                    {"$ref": "#/components/schemas/CloudEvent"},
+                                    {
+                                        "type": "object",
+                                        "properties": {
+                                            "reason": {"type": "string", "enum": live.REASONS},
+                                            "last_event_id": {"type": "integer", "minimum": 0},
+                                        },
+                                        "required": ["reason"],
+                                        "additionalProperties": False,
+                                    },
+                                ]
+                            },
+                        },
+                    },
+                },
                 examples=[
                     OpenApiExample(
                         "Two events",
@@ -81,9 +110,13 @@ class EventStreamView(APIView):
             after = int(offered)
             if after > last:
                 after, reset = last, "unknown_event_id"
-        expires_at = float(request.auth.payload["exp"]) if request.auth is not None else None
+        token = request.auth  # the BetterAuthToken that authenticated the request; exp is required
+        expires_at = float(token.payload["exp"]) if isinstance(token, BetterAuthToken) else None
+        ends_at = time.time() + settings.EVENTS_STREAM_MAX_SECONDS
         with slots.EVENT_STREAMS.slot(user) as held:
-            body = held.stream_async(live.stream(user, after=after, reset=reset, expires_at=expires_at))
+            body = held.stream_async(
+                live.stream(user, after=after, reset=reset, expires_at=expires_at, ends_at=ends_at)
+            )
         return event_stream_response(lambda: body, request, name=f"events-{user}", on_error=_failed)
 
 

@@ -25,9 +25,10 @@ schema.app = WSGIHandler()  # requests go through the whole Django stack, in pro
 
 
 @pytest.fixture
-def authorization(db) -> Iterator[dict[str, str]]:
+def authorization(db, settings) -> Iterator[dict[str, str]]:
     """A token for USER_A; and, as Django's test client does, requests don't close the connection
-    (it holds the test's transaction)."""
+    (it holds the test's transaction). A live stream ends soon (schemathesis reads a body to its end)."""
+    settings.EVENTS_STREAM_MAX_SECONDS = 0.3
     request_started.disconnect(close_old_connections)
     request_finished.disconnect(close_old_connections)
     yield {"Authorization": f"Bearer {mint_token(USER_A, ttl=600)}"}

@@ -91,7 +91,7 @@ def server_env(database_url: str) -> dict[str, str]:
         BETTER_AUTH_SECRET=secrets.token_urlsafe(48), BETTER_AUTH_URL="", BETTER_AUTH_JWKS_URL="",
         OPENAI_API_KEY="", REDIS_URL=os.environ.get("TEST_REDIS_URL", ""), HOST="127.0.0.1",
         WEB_CONCURRENCY="2", THREADS="8", LOG_LEVEL="INFO", LOG_FORMAT="json", DJANGO_HTTPS="false",
-        DJANGO_ALLOWED_HOSTS="127.0.0.1,localhost",
+        DJANGO_ALLOWED_HOSTS="127.0.0.1,localhost", EVENTS_STREAM_MAX_SECONDS="0.5",
         DJANGO_SETTINGS_MODULE="todo_project.settings",
     )  # fmt: skip
     seeded = subprocess.run(  # noqa: S603 - this interpreter, our script

@@ -27,7 +27,7 @@ ASYNC_PATHS = re.compile(r"^/api/[^/]+/(?:events|chat|chat/stream|chatkit)/?$")
 Scope = dict[str, Any]
 
 django_asgi = get_asgi_application()
-django_wsgi = WSGIMiddleware(get_wsgi_application(), workers=settings.THREADS)
+django_wsgi = WSGIMiddleware(get_wsgi_application(), workers=settings.THREADS)  # type: ignore[arg-type]
 
 
 def is_async(scope: Scope) -> bool:
@@ -40,7 +40,7 @@ async def application(scope: Scope, receive: Any, send: Any) -> None:
     elif is_async(scope):
         await django_asgi(scope, _bounded(scope, receive, send), send)
     else:
-        await django_wsgi(scope, receive, send)
+        await django_wsgi(scope, receive, send)  # type: ignore[arg-type]
 
 
 async def _lifespan(receive: Any, send: Any) -> None:

@@ -325,6 +325,9 @@ EVENTS_RETENTION = timedelta(hours=get_int_from_env("EVENTS_RETENTION_HOURS", 16
 # heartbeat comment after EVENTS_STREAM_HEARTBEAT_SECONDS of silence.
 EVENTS_STREAM_POLL_SECONDS = float(os.environ.get("EVENTS_STREAM_POLL_SECONDS", "0.25"))
 EVENTS_STREAM_HEARTBEAT_SECONDS = float(os.environ.get("EVENTS_STREAM_HEARTBEAT_SECONDS", "15"))
+# A stream ends (`end`, reason "reconnect") after this long, so that reconnecting clients spread over the
+# processes (a new worker after a restart or a scale-out gets its share); the client resumes from Last-Event-ID.
+EVENTS_STREAM_MAX_SECONDS = float(os.environ.get("EVENTS_STREAM_MAX_SECONDS", "3600"))
 # Streams open at once in one server process (503 beyond), and for one user in it (429 beyond: a tab each).
 EVENTS_STREAMS_PER_WORKER = get_int_from_env("EVENTS_STREAMS_PER_WORKER", 5000)
 EVENTS_STREAMS_PER_USER = get_int_from_env("EVENTS_STREAMS_PER_USER", 10)
