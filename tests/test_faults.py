@@ -1,6 +1,7 @@
 """Faults: the database goes away under load and comes back. A real gunicorn server reaches a
 real PostgreSQL through a TCP proxy that the test cuts and restores."""
 
+import contextlib
 import json
 import os
 import socket
@@ -37,7 +38,9 @@ def call(port: int, method: str, path: str, token: str | None = None, body: dict
 
 
 @pytest.fixture
-def server_behind_proxy(db, tmp_path) -> Iterator[tuple[int, CuttableProxy, str]]:
+def server_behind_proxy(db, tmp_path) -> Iterator[tuple[int, CuttableProxy, str, dict[str, str]]]:
+    """The server's port, the proxy between it and its database, the database's name, and the server's
+    environment with the database's own address (another process's way past the cut)."""
     if connection.vendor != "postgresql":
         pytest.skip("cuts a PostgreSQL connection: runs in the PostgreSQL pass")
     params = connection.settings_dict
@@ -54,6 +57,7 @@ def server_behind_proxy(db, tmp_path) -> Iterator[tuple[int, CuttableProxy, str]
         "DJANGO_DEBUG": "false", "DJANGO_SECRET_KEY": SECRET, "BETTER_AUTH_SECRET": SECRET, "REDIS_URL": "",
         "API_RATE": "", "DB_POOL_MIN_SIZE": "2", "DB_POOL_MAX_SIZE": "4", "DB_POOL_TIMEOUT": "2",
         "HOST": "127.0.0.1", "PORT": "0", "WEB_CONCURRENCY": "1", "THREADS": "4", "LOG_LEVEL": "WARNING",
+        "EVENTS_STREAM_HEARTBEAT_SECONDS": "0.5", "EVENTS_STREAM_POLL_SECONDS": "0.1",
     }  # fmt: skip
     subprocess.run([sys.executable, "manage.py", "migrate", "-v0"], cwd=ROOT, env=env, check=True, timeout=120)
     with socket.socket() as probe:
@@ -76,7 +80,8 @@ def server_behind_proxy(db, tmp_path) -> Iterator[tuple[int, CuttableProxy, str]
                     break
             except OSError:
                 time.sleep(0.2)
-        yield int(env["PORT"]), proxy, database
+        direct = {**env, "DATABASE_URL": env["DATABASE_URL"].replace(f"127.0.0.1:{proxy.port}", f"{host}:{port}")}
+        yield int(env["PORT"]), proxy, database, direct
     finally:
         server.terminate()
         server.wait(timeout=20)
@@ -86,7 +91,7 @@ def server_behind_proxy(db, tmp_path) -> Iterator[tuple[int, CuttableProxy, str]
 
 
 def test_the_database_going_away_gives_503s_and_service_resumes_by_itself(server_behind_proxy):
-    port, proxy, _ = server_behind_proxy
+    port, proxy, _, _ = server_behind_proxy
     now = int(time.time())
     token_a, token_b = (
         jwt.encode({"sub": user, "iat": now, "exp": now + 600}, SECRET, algorithm="HS256")
@@ -150,3 +155,61 @@ def test_the_database_going_away_gives_503s_and_service_resumes_by_itself(server
     )
     summary = f"{len(outcomes)} requests, {statuses.count(503)} answered 503, recovered in {recovered_after:.1f} s"
     print(f"\nfaults: {summary}")  # noqa: T201 - the figures for the issue note
+
+
+def write_directly(env: dict[str, str], user_id: str, title: str) -> None:
+    """A task written and its event numbered by another process, on the database's own port (past the cut)."""
+    code = (
+        "import django; django.setup(); from tasks import services; from events.sequencer import sequence_round; "
+        f"services.task_create(user_id={user_id!r}, title={title!r}); sequence_round()"
+    )
+    env = {**env, "DJANGO_SETTINGS_MODULE": "todo_project.settings"}
+    subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=env, check=True, timeout=60, capture_output=True)  # noqa: S603
+
+
+class StreamReader:
+    """A live stream over a raw socket, read in a thread of its own."""
+
+    def __init__(self, port: int, path: str, token: str) -> None:
+        self.sock = socket.create_connection(("127.0.0.1", port), timeout=30)
+        self.sock.sendall(f"GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer {token}\r\n"
+                          "Last-Event-ID: 0\r\n\r\n".encode())  # fmt: skip
+        self.text = ""
+        self.thread = threading.Thread(target=self._read, daemon=True)
+        self.thread.start()
+
+    def _read(self) -> None:
+        with contextlib.suppress(OSError):
+            while chunk := self.sock.recv(65536):
+                self.text += chunk.decode()
+
+    def ids(self) -> list[int]:
+        return [int(line[4:]) for line in self.text.splitlines() if line.startswith("id: ")]
+
+    def wait_for(self, done, timeout: float = 15) -> bool:
+        deadline = time.monotonic() + timeout
+        while not done() and time.monotonic() < deadline:
+            time.sleep(0.05)
+        return done()
+
+
+def test_a_live_stream_heartbeats_while_the_database_is_away_and_then_sends_what_it_missed(server_behind_proxy):
+    port, proxy, _, env = server_behind_proxy
+    now = int(time.time())
+    token = jwt.encode({"sub": "fault-s", "iat": now, "exp": now + 600}, SECRET, algorithm="HS256")
+    stream = StreamReader(port, "/api/fault-s/events", token)
+    try:
+        assert stream.wait_for(lambda: "retry: " in stream.text), stream.text
+        assert stream.text.startswith("HTTP/1.1 200")
+        write_directly(env, "fault-s", "before")
+        assert stream.wait_for(lambda: stream.ids() == [1]), stream.text
+        proxy.cut()
+        write_directly(env, "fault-s", "during")  # committed and numbered; the server cannot read it
+        beats = stream.text.count(": heartbeat")
+        assert stream.wait_for(lambda: stream.text.count(": heartbeat") >= beats + 3)
+        assert stream.ids() == [1]
+        proxy.restore()
+        assert stream.wait_for(lambda: stream.ids() == [1, 2]), stream.text
+        assert '"title": "during"' in stream.text
+    finally:
+        stream.sock.close()
