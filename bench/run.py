@@ -7,6 +7,9 @@
     make bench BENCH_ARGS="--scenarios list-under-attack"  # a list while another user attacks (bench/hostile.py)
     make bench BENCH_ARGS="--scenarios cold"  # get from a fresh server's first moment vs a later, warm window
     make bench BENCH_ARGS="--scenarios events"  # the worker: latency to JetStream and webhooks (bench/event_flow.py)
+    make bench BENCH_ARGS="--scenarios streams"  # list with 1,000 live streams open vs alone (bench/live.py)
+    make bench BENCH_ARGS="--scenarios chat-turns --stream-delay 5"  # list while 200 five-second chat turns run
+    make bench BENCH_ARGS="--scenarios serving"  # list under the three serving models (gthread, ASGI, the router)
 
 Prints, per scenario, requests/s, p50, p99 and errors, and our list/get throughput as a ratio of
 a bare WSGI app doing the same SQL (bench/baseline.py) under the same server, measured in the same
@@ -32,12 +35,14 @@ from pathlib import Path
 
 from event_flow import events_scenario  # bench/event_flow.py
 from hostile import TARGET_RATIO, list_under_attack, prepare_attacker  # bench/hostile.py
+from live import chat_turns_scenario, streams_scenario  # bench/live.py
 from slow_model import slow_model  # bench/slow_model.py
 
 ROOT = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent
 SCENARIOS = ["list", "get", "create", "update", "toggle", "update-many", "toggle-many", "delete", "list-one-list",
-             "health", "chat", "chat-stream", "list-during-streams", "cold", "events"]  # fmt: skip
+             "health", "chat", "chat-stream", "list-during-streams", "cold", "events", "streams"]  # fmt: skip
+# Opt-in: list-under-attack (bench/hostile.py), chat-turns (bench/live.py; needs --stream-delay), serving.
 TARGET_P99_MS = 50
 APP = "todo_project.asgi:application"  # the two paths of todo_project/asgi.py, as `make serve` runs them
 
@@ -51,6 +56,7 @@ def served(tree: Path) -> tuple[str, dict[str, str]]:
 
 
 MANY_TASKS = 200  # the writer's tasks, which update-many and toggle-many spread their writes over
+MASTERS: dict[str, int] = {}  # a running server's URL: its gunicorn master's pid
 
 
 def parse_args() -> argparse.Namespace:
@@ -228,6 +234,7 @@ def server(app: str, port: int, env: dict[str, str], ready_path: str, cwd: Path 
     log_file = Path(tempfile.gettempdir()) / f"todo-bench-{port}.log"  # the servers' request logs
     with log_file.open("w") as output:
         process = subprocess.Popen(command, cwd=cwd, env={**env, "PORT": str(port)}, stdout=output, stderr=output)  # noqa: S603
+    MASTERS[f"http://127.0.0.1:{port}"] = process.pid
     try:
         deadline = time.monotonic() + 120
         with ThreadPoolExecutor(at_once) as pool:
@@ -325,10 +332,38 @@ def cold_start(args, env, data) -> dict:
     return chosen
 
 
+SERVING = {  # the serving models that todo_project/asgi.py chose between: (application, worker class)
+    "gthread": ("todo_project.wsgi", "gthread"),  # the WSGI app under gunicorn's threads (before the async path)
+    "asgi": ("todo_project.asgi:django_asgi", None),  # every request through Django's ASGI handler
+    "router": (APP, None),  # the two paths (make serve)
+}
+
+
+def serving_models(args, env, data) -> dict:
+    """The list under each serving model, one server at a time, in --rounds alternating rounds: its
+    throughput as a share of gthread's in the same round (the median round's)."""
+    rounds: dict[str, list[float]] = {name: [] for name in SERVING}
+    for _ in range(args.rounds):
+        for name, (app, worker_class) in SERVING.items():
+            serving_env = {**env, "WEB_WORKER_CLASS": worker_class} if worker_class else env
+            with server(app, args.port + 10, serving_env, "/health") as url:
+                rounds[name].append(measure(args, url, "list", data)["rps"])
+    shares = {name: sorted(ours / gthread for ours, gthread in zip(rps, rounds["gthread"], strict=True))
+              for name, rps in rounds.items()}  # fmt: skip
+    result = {"requests": 0, "rps": 0, "errors": 0, "p50_ms": 0, "p99_ms": 0,
+              "rounds_rps": {name: [round(rps) for rps in values] for name, values in rounds.items()},
+              "vs_gthread": {name: round(values[len(values) // 2], 2) for name, values in shares.items()}}  # fmt: skip
+    log(f"  serving: list req/s per round {result['rounds_rps']}; vs gthread (median round): {result['vs_gthread']}")
+    return result
+
+
 def run_scenarios(args, env, data, scenarios) -> tuple[dict, dict]:
     """Both servers run side by side; list and get alternate ours/baseline for --rounds rounds, so
     that a slow moment of the machine hits both and the ratio stays fair."""
     ours, baseline = {}, {}
+    if "serving" in scenarios:  # servers of their own, before the others start
+        ours["serving"] = serving_models(args, env, data)
+        scenarios = [scenario for scenario in scenarios if scenario != "serving"]
     if "cold" in scenarios:  # a fresh server of its own, before the others start
         ours["cold"] = cold_start(args, env, data)
         log(f"  {'cold':<19} {ours['cold']['rps']:>8.0f} req/s  p99 {ours['cold']['p99_ms']:.1f} ms"
@@ -361,6 +396,32 @@ def run_scenarios(args, env, data, scenarios) -> tuple[dict, dict]:
                     return wrk_result(start_wrk(args, url, "list", data, args.duration, connections=connections))
 
                 ours[scenario] = list_under_attack(url, data, args.rounds, args.attackers, measure_list)
+            elif scenario in ("streams", "chat-turns"):
+
+                def measure_list(url: str = url) -> dict:
+                    return measure(args, url, "list", data)
+
+                if scenario == "streams":
+                    ours[scenario] = result = streams_scenario(args, env, url, data, measure_list, MASTERS[url])
+                    log(f"  streams: list {result['ratio']:.0%} of alone with {result['streams']} streams open "
+                        f"(rounds {result['round_ratios']}); opened {result['opened']}, refused {result['refused']}, "
+                        f"dropped {result['dropped']}; {result['events']} events, write → stream p50 "
+                        f"{result['event_p50_ms']:.0f} ms p99 {result['event_p99_ms']:.0f} ms; server memory "
+                        f"{result['before']['memory_mb']} → {result['held']['memory_mb']} MB, db connections "
+                        f"{result['before']['db_connections']} → {result['held']['db_connections']}; after each "
+                        f"churn loop: {[(c['memory_mb'], c['db_connections']) for c in result['churn']]}")  # fmt: skip
+                else:
+
+                    def list_window(url: str, seconds: int) -> dict:
+                        return wrk(args, url, "list", data, seconds)
+
+                    ours[scenario] = result = chat_turns_scenario(args, url, measure_list, list_window)
+                    log(f"  chat-turns: list {result['ratio']:.0%} of alone with {result['turns_at_once']} turns "
+                        f"of {result['delay_s']} s in flight (rounds {result['round_ratios']}); {result['turns']} "
+                        f"turns: {result['completed']} completed, {result['refused']} refused, {result['failed']} "
+                        f"failed ({result['late']} not yet at the model when the window opened); p50 "
+                        f"{result['turn_p50_s']:.1f} s p99 {result['turn_p99_s']:.1f} s; list while the users "
+                        f"chat back to back: {result['sustained_ratio']:.0%} of alone")  # fmt: skip
             elif scenario == "events":
                 ours[scenario] = events = events_scenario(args, env, url, data)
                 log(f"  events: {events['writes']} writes at {events['rate']}/s, commit → JetStream p50 "
@@ -396,7 +457,7 @@ def table(ours: dict, baseline: dict) -> str:
         "|---|---:|---:|---:|---:|---:|",
     ]
     for scenario, result in ours.items():
-        if scenario == "events":  # latencies and rates of its own, logged as it ran
+        if scenario in ("events", "serving"):  # figures of their own, logged as they ran
             continue
         ratio = f"{result['ratio']:.0%}" if "ratio" in result else ""
         latency = f"{result['p50_ms']:.1f} | {result['p99_ms']:.1f}" if result["requests"] else "none done | none done"

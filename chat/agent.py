@@ -1,6 +1,7 @@
 """The task assistant: the Agent, the model that runs it, and one turn of conversation."""
 
 import asyncio
+import weakref
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -74,15 +75,45 @@ def get_model() -> Model:
     """The SDK's OpenAI model when OPENAI_API_KEY is set, else the offline model."""
     if not settings.OPENAI_API_KEY:
         return OfflineModel()
+    client = openai_client()
+    if settings.CHAT_API == "responses":
+        return OpenAIResponsesModel(model=settings.CHAT_MODEL, openai_client=client)
+    return OpenAIChatCompletionsModel(model=settings.CHAT_MODEL, openai_client=client)
+
+
+# The speed layer's one trick here: a client per event loop, not per turn. Making one builds an SSL context
+# (certificates read and parsed): 39 % of a server process's CPU with 200 turns in flight (bench/RESULTS.md,
+# "Eighth session"). httpx's pool belongs to its loop, so each loop (a server process's; a WSGI request's
+# own) has its client; changed settings (a test's) make a new one.
+_clients: "weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, tuple[tuple[object, ...], AsyncOpenAI]]" = (
+    weakref.WeakKeyDictionary()
+)
+
+
+def openai_client() -> AsyncOpenAI:
+    """The OpenAI-compatible provider's client for this event loop (a new one outside of any)."""
+    config = (
+        settings.OPENAI_API_KEY,
+        settings.OPENAI_BASE_URL,
+        settings.CHAT_TIMEOUT_SECONDS,
+        settings.CHAT_MAX_RETRIES,
+    )
+    try:
+        loop = asyncio.get_running_loop()
+    except RuntimeError:
+        loop = None
+    cached = _clients.get(loop) if loop is not None else None
+    if cached is not None and cached[0] == config:
+        return cached[1]
     client = AsyncOpenAI(
         api_key=settings.OPENAI_API_KEY,
         base_url=settings.OPENAI_BASE_URL or None,
         timeout=settings.CHAT_TIMEOUT_SECONDS,
         max_retries=settings.CHAT_MAX_RETRIES,
     )
-    if settings.CHAT_API == "responses":
-        return OpenAIResponsesModel(model=settings.CHAT_MODEL, openai_client=client)
-    return OpenAIChatCompletionsModel(model=settings.CHAT_MODEL, openai_client=client)
+    if loop is not None:
+        _clients[loop] = (config, client)
+    return client
 
 
 def build_agent(model: Model | None = None) -> Agent[ChatContext]:

@@ -4,6 +4,8 @@ import json
 
 import pytest
 from agents import OpenAIChatCompletionsModel, OpenAIResponsesModel
+from asgiref.sync import async_to_sync
+from openai import AsyncOpenAI
 
 from chat.agent import get_model
 from chat.models import Message
@@ -244,3 +246,46 @@ def test_stream_of_another_users_conversation_is_404(api_a, client_for):
 
     assert response.status_code == 404
     assert response.json()["detail"]
+
+
+def test_turns_in_one_event_loop_share_a_client_and_answer_as_with_a_new_client_each(
+    fake_provider, settings, monkeypatch
+):
+    """chat.agent.openai_client (the speed trick): one client per event loop, and the same answers."""
+    from chat import agent
+    from chat.tools import ChatContext
+
+    async def two_turns() -> tuple[list[str], set[int]]:
+        replies, clients = [], set()
+        for text in ("first", "second"):
+            clients.add(id(agent.openai_client()))
+            replies.append(await agent.run_turn(ChatContext(user_id=USER_A), [{"role": "user", "content": text}]))
+        return replies, clients
+
+    fake_provider.script = [reply("one"), reply("two")]
+    shared, clients = async_to_sync(two_turns)()
+    assert len(clients) == 1
+    fresh_each = []
+    monkeypatch.setattr(agent, "openai_client", lambda: fresh_each.append(1) or AsyncOpenAI(
+        api_key=settings.OPENAI_API_KEY, base_url=settings.OPENAI_BASE_URL, max_retries=0))  # fmt: skip
+    fake_provider.script = [reply("one"), reply("two")]
+    plain, _ = async_to_sync(two_turns)()
+    assert len(fresh_each) >= 2
+    assert shared == plain == ["one", "two"]
+    assert [sent_messages(body) for body in fake_provider.requests[:2]] == [
+        sent_messages(body) for body in fake_provider.requests[2:]
+    ]
+
+
+def test_a_changed_provider_setting_gets_a_new_client(fake_provider, settings):
+    from chat.agent import openai_client
+
+    async def clients() -> tuple[object, object, object]:
+        first, again = openai_client(), openai_client()
+        settings.OPENAI_BASE_URL = fake_provider.base_url + "/other"
+        return first, again, openai_client()
+
+    first, again, changed = async_to_sync(clients)()
+    assert first is again
+    assert changed is not first
+    assert str(changed.base_url).rstrip("/").endswith("/other")
