@@ -18,6 +18,7 @@ import shutil
 import signal
 import socket
 import subprocess
+import sys
 import time
 import urllib.error
 import urllib.request
@@ -148,10 +149,16 @@ def api(ports, tmp_path_factory) -> Iterator[str]:
     env.pop("MFLAGS", None)
     command = ["make", "--no-print-directory", "serve"]
     server = Process("make serve", command, cwd=REPO, env=env, log=folder / "serve.log")
+    worker = None
     try:
         server.wait_until(f"http://127.0.0.1:{api_port}/health", STARTUP_SECONDS)
+        # Beside the server, as in production: it numbers the events the live stream sends.
+        worker = Process("the worker", [sys.executable, "manage.py", "worker"], cwd=REPO, env=env,
+                         log=folder / "worker.log")  # fmt: skip
         yield f"http://127.0.0.1:{api_port}"
     finally:
+        if worker is not None:
+            worker.stop()
         server.stop()
         next(databases, None)  # drops the PostgreSQL database
 
@@ -351,4 +358,37 @@ def test_a_list_holds_a_task_whose_subtasks_complete_with_it(page: Page, stack: 
     expect(tasks.get_by_role("heading", name="Inbox")).to_be_visible()
     expect(tasks.get_by_role("checkbox")).to_have_count(1)
     expect(tasks.get_by_role("checkbox", name="Call the plumber")).to_be_visible()
+    console.assert_clean()
+
+
+def test_a_change_in_one_tab_shows_in_the_other_without_a_reload(
+    browser: Browser, stack: Stack, console: Console
+) -> None:
+    """Two tabs of one signed-in user: each follows the live stream (GET /api/<user>/events)."""
+    with open_page(browser, stack.frontend, console) as first:
+        email = f"grace-{stack.token_kind}-{secrets.token_hex(4)}@example.com"
+        sign_up(first, "Grace", email, "correct horse battery staple")
+        second = first.context.new_page()  # another tab: the same session
+        second.on("pageerror", console.on_page_error)
+        loads: list[str] = []
+        second.on("request", lambda request: loads.append(request.url) if request.resource_type == "document" else None)
+        second.goto("/")
+        expect(second.get_by_text("No tasks yet.")).to_be_visible()
+        expect(first.get_by_test_id("live")).to_have_text("live")
+        expect(second.get_by_test_id("live")).to_have_text("live")
+
+        first.get_by_label("New task").fill("Call the plumber")
+        first.get_by_role("button", name="Add").click()
+        plumber = second.get_by_role("checkbox", name="Call the plumber")
+        expect(plumber).to_be_visible()  # from the stream: the tab was not reloaded
+        plumber.click()
+        expect(first.get_by_role("checkbox", name="Call the plumber")).to_be_checked()
+
+        second.get_by_label("Message").fill("add a task to buy milk")
+        second.get_by_role("button", name="Send").click()  # streamed through /chat/stream
+        expect(second.get_by_role("list", name="Conversation")).to_contain_text(re.compile("buy milk", re.I))
+        expect(first.get_by_role("checkbox", name=re.compile("buy milk", re.I))).to_be_visible()
+        assert len(loads) == 1, loads  # the second tab loaded its page once
+        expect(first.get_by_role("alert")).to_have_count(0)
+        expect(second.get_by_role("alert")).to_have_count(0)
     console.assert_clean()

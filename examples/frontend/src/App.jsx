@@ -1,6 +1,6 @@
 import { useCallback, useEffect, useMemo, useState } from "react";
 
-import { apiClient, authClient, loadConfig, tokenSource } from "./api.js";
+import { apiClient, authClient, followEvents, loadConfig, tokenSource } from "./api.js";
 import Lists, { listKey, sidebarLists } from "./Lists.jsx";
 import Tasks from "./Tasks.jsx";
 
@@ -64,10 +64,8 @@ function SignInForm() {
 }
 
 function SignedIn({ config, user }) {
-  const api = useMemo(
-    () => apiClient(config.apiUrl, user.id, tokenSource(config.tokenKind)),
-    [config.apiUrl, config.tokenKind, user.id],
-  );
+  const token = useMemo(() => tokenSource(config.tokenKind), [config.tokenKind]);
+  const api = useMemo(() => apiClient(config.apiUrl, user.id, token), [config.apiUrl, user.id, token]);
   const [lists, setLists] = useState([]);
   const [selected, setSelected] = useState("inbox"); // listKey of the list shown
   const [shown, setShown] = useState({ key: null, tasks: [] }); // the tasks of the list `key`
@@ -111,10 +109,34 @@ function SignedIn({ config, user }) {
     };
   }, [api, run, selected, version]);
 
+  // The live stream: another tab's (or the assistant's, or another device's) change shows here at once.
+  const [live, setLive] = useState("connecting");
+  useEffect(() => {
+    const abort = new AbortController();
+    let pending = null; // changes that come together are read once
+    const refresh = () => {
+      clearTimeout(pending);
+      pending = setTimeout(changed, 100);
+    };
+    followEvents(config.apiUrl, user.id, token, {
+      onEvent: refresh,
+      onReset: refresh,
+      onStatus: setLive,
+      signal: abort.signal,
+    });
+    return () => {
+      clearTimeout(pending);
+      abort.abort();
+    };
+  }, [config.apiUrl, user.id, token, changed]);
+
   return (
     <>
       <p>
         Signed in as <strong>{user.email}</strong> <small data-testid="user-id">{user.id}</small>{" "}
+        <small data-testid="live" className={live}>
+          {live}
+        </small>{" "}
         <button type="button" onClick={() => authClient.signOut()}>
           Sign out
         </button>
@@ -146,13 +168,23 @@ function Chat({ api, run, onReply }) {
     event.preventDefault();
     const text = message;
     setBusy(true);
-    const reply = await run(() => api.chat(text, conversationId));
+    setLog((current) => [...current, { role: "you", text }, { role: "assistant", text: "" }]);
+    // The reply shows as it is written (delta events), through the server's async path.
+    const showing = (update) => setLog((current) => [...current.slice(0, -1), update(current.at(-1))]);
+    const reply = await run(() =>
+      api.chatStream(text, conversationId, (kind, data) => {
+        if (kind === "delta") showing((entry) => ({ ...entry, text: entry.text + data.text }));
+      }),
+    );
     setBusy(false);
-    if (!reply) return; // the error is shown; the message stays in the box
+    if (!reply) {
+      setLog((current) => current.slice(0, -2)); // the error is shown; the message stays in the box
+      return;
+    }
     setMessage("");
     setConversationId(reply.conversation_id);
-    setLog((current) => [...current, { role: "you", text }, { role: "assistant", text: reply.response }]);
-    if (reply.tool_calls?.length) onReply(); // the assistant changed the tasks
+    showing((entry) => ({ ...entry, text: reply.response }));
+    if (reply.tool_calls?.length) onReply(); // the assistant changed the tasks (the live stream says so too)
   }
 
   return (

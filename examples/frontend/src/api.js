@@ -46,6 +46,69 @@ function errorMessage(status, body) {
   return `The API answered ${status}.`;
 }
 
+/**
+ * Read a Server-Sent Events body (a fetch() response) and call `onMessage({event, id, data})` for each
+ * message, `data` parsed as JSON. EventSource cannot send the Authorization header, so the page reads
+ * the stream itself: a blank line ends a message; a line starting with ":" is a comment (a heartbeat).
+ */
+export async function readEvents(response, onMessage) {
+  const reader = response.body.pipeThrough(new TextDecoderStream()).getReader();
+  let buffer = "";
+  let message = { event: "message", id: null, data: [] };
+  for (;;) {
+    const { value, done } = await reader.read();
+    if (done) return;
+    buffer += value;
+    let end;
+    while ((end = buffer.indexOf("\n")) >= 0) {
+      const line = buffer.slice(0, end).replace(/\r$/, "");
+      buffer = buffer.slice(end + 1);
+      if (line === "") {
+        if (message.data.length) onMessage({ ...message, data: JSON.parse(message.data.join("\n")) });
+        message = { event: "message", id: null, data: [] };
+      } else if (!line.startsWith(":")) {
+        const colon = line.indexOf(":");
+        const field = colon < 0 ? line : line.slice(0, colon);
+        const text = colon < 0 ? "" : line.slice(colon + 1).replace(/^ /, "");
+        if (field === "data") message.data.push(text);
+        else if (field === "event") message.event = text;
+        else if (field === "id") message.id = text;
+      }
+    }
+  }
+}
+
+/**
+ * Follow the user's live stream (GET /api/<user>/events) until `signal` aborts: `onEvent(cloudEvent)` for
+ * each change, `onReset()` when the page should reload what it shows, `onStatus("live" | "reconnecting")`.
+ * It reconnects after a drop, an `end` (the token expired: a fresh one is fetched) or an error, with the
+ * last event id seen, so no change is missed meanwhile.
+ */
+export async function followEvents(apiUrl, userId, token, { onEvent, onReset, onStatus, signal }) {
+  let lastId = null;
+  while (!signal.aborted) {
+    try {
+      const response = await fetch(`${apiUrl}/api/${encodeURIComponent(userId)}/events`, {
+        headers: { Authorization: `Bearer ${await token()}`, ...(lastId ? { "Last-Event-ID": lastId } : {}) },
+        signal,
+      });
+      if (!response.ok) throw new Error(`The live stream answered ${response.status}.`);
+      onStatus("live");
+      if (lastId === null) onReset(); // what the page read before the stream opened may be stale
+      await readEvents(response, ({ event, id, data }) => {
+        if (event === "reset") onReset();
+        if (event === "message") onEvent(data);
+        if (id) lastId = id;
+        else if (data?.last_event_id !== undefined) lastId = String(data.last_event_id);
+      });
+    } catch (exc) {
+      if (signal.aborted) return;
+    }
+    onStatus("reconnecting");
+    await new Promise((resolve) => setTimeout(resolve, 2000));
+  }
+}
+
 export function apiClient(apiUrl, userId, token) {
   const base = `${apiUrl}/api/${encodeURIComponent(userId)}`;
   async function call(method, path, body) {
@@ -81,5 +144,24 @@ export function apiClient(apiUrl, userId, token) {
     deleteTask: (id) => call("DELETE", `/tasks/${id}`), // to the trash, with its subtasks
     chat: (message, conversationId) =>
       call("POST", "/chat", conversationId ? { message, conversation_id: conversationId } : { message }),
+    // The same turn as Server-Sent Events: onEvent(kind, data) for conversation, tool_call, delta, then
+    // done (resolves with its data) or error (rejects with its detail).
+    chatStream: async (message, conversationId, onEvent) => {
+      const response = await fetch(`${base}/chat/stream`, {
+        method: "POST",
+        headers: { Authorization: `Bearer ${await token()}`, "Content-Type": "application/json" },
+        body: JSON.stringify(conversationId ? { message, conversation_id: conversationId } : { message }),
+      });
+      if (!response.ok) throw new Error(errorMessage(response.status, await response.json().catch(() => null)));
+      let result = null;
+      let failure = null;
+      await readEvents(response, ({ event, data }) => {
+        onEvent(event, data);
+        if (event === "done") result = data;
+        if (event === "error") failure = data.detail;
+      });
+      if (failure || !result) throw new Error(failure ?? "The assistant's answer was cut off.");
+      return result;
+    },
   };
 }
