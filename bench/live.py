@@ -2,7 +2,7 @@
 
 - `streams`: the list alone, then with STREAMS live streams open (GET /api/<user>/events, one user each,
   from one client process: bench/stream_clients.py), in alternating rounds, with the worker numbering
-  the events of writes made meanwhile (WRITES_PER_S, through the API, for some of the streaming users):
+  the events of writes made throughout (WRITES_PER_S, through the API, for some of the streaming users):
   the list's ratio, the streams' latency from write to arrival, the server's memory and database
   connections before, during and after; then CHURN_LOOPS loops of opening and dropping them all.
 - `chat-turns` (with --stream-delay, the fake model's seconds per answer): TURNS chat turns sent at once
@@ -12,6 +12,7 @@
 """
 
 import json
+import os
 import secrets
 import subprocess
 import sys
@@ -27,7 +28,7 @@ from event_flow import stop as stop_worker
 
 ROOT = Path(__file__).resolve().parent.parent
 STREAMS = 1000
-WRITES_PER_S = 10
+WRITES_PER_S = int(os.environ.get("BENCH_STREAM_WRITES", "10"))  # 0: the streams stay quiet
 CHURN_LOOPS = 5
 TURNS = 200
 TARGET_RATIO = 0.90
@@ -95,14 +96,18 @@ def streams_scenario(args, env, url: str, data: dict, measure_list, master: int)
         latencies: list[float] = []
         opened = refused = dropped = 0
         for _ in range(args.rounds):
+            # The same writes go on in both halves of the round (and the worker numbers them): the
+            # ratio is what the open streams cost; the streams show that they are live.
+            writer = threading.Thread(target=_write, args=(url, pairs[:50], stop), daemon=True)
+            if WRITES_PER_S:
+                writer.start()
             alone.append(measure_list(url))
             streams = Streams(port, pairs)
-            writer = threading.Thread(target=_write, args=(url, pairs[:50], stop), daemon=True)
-            writer.start()
             during.append(measure_list(url))
             held = {"memory_mb": server_memory_mb(master), "db_connections": database_connections(args.database_url)}
             stop.set()
-            writer.join(30)
+            if WRITES_PER_S:
+                writer.join(30)
             stop.clear()
             time.sleep(1)  # the last writes reach their streams
             result = streams.close()

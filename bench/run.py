@@ -406,7 +406,7 @@ def run_scenarios(args, env, data, scenarios) -> tuple[dict, dict]:
                     log(f"  streams: list {result['ratio']:.0%} of alone with {result['streams']} streams open "
                         f"(rounds {result['round_ratios']}); opened {result['opened']}, refused {result['refused']}, "
                         f"dropped {result['dropped']}; {result['events']} events, write → stream p50 "
-                        f"{result['event_p50_ms']:.0f} ms p99 {result['event_p99_ms']:.0f} ms; server memory "
+                        f"{result['event_p50_ms'] or 0:.0f} ms p99 {result['event_p99_ms'] or 0:.0f} ms; server memory "
                         f"{result['before']['memory_mb']} → {result['held']['memory_mb']} MB, db connections "
                         f"{result['before']['db_connections']} → {result['held']['db_connections']}; after each "
                         f"churn loop: {[(c['memory_mb'], c['db_connections']) for c in result['churn']]}")  # fmt: skip
