@@ -104,13 +104,18 @@ function request()
   end
 end
 
+-- A response header by name, whatever its case (HTTP names are case-insensitive; uvicorn sends them lowercase).
+local function header(headers, name)
+  return headers[name] or headers[name:lower()]
+end
+
 function response(status, headers, body)
   answered = answered + 1
   statuses[status] = (statuses[status] or 0) + 1
-  local kind, n = (headers["X-Request-ID"] or ""):match("^soak%.(%a+)%.(%d+)$")
+  local kind, n = (header(headers, "X-Request-ID") or ""):match("^soak%.(%a+)%.(%d+)$")
   -- A chat turn refused because every chat slot of its worker is taken (CHAT_TURNS_PER_WORKER):
   -- the server's designed backpressure (503 + Retry-After), counted apart, not as an error.
-  local refused = (kind == "chat" or kind == "stream") and status == 503 and headers["Retry-After"] ~= nil
+  local refused = (kind == "chat" or kind == "stream") and status == 503 and header(headers, "Retry-After") ~= nil
   if status >= 500 and not refused then server_errors = server_errors + 1 end
   if not kind then
     untagged = untagged + 1

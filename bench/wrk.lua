@@ -73,9 +73,10 @@ pause_ms = 0
 -- scenarios only: with a response() function wrk keeps every body.)
 if scenario == "chat-stream" or scenario == "chat" then
   function response(status, headers, body)
-    if status == 503 and headers["Retry-After"] then
+    local retry_after = headers["Retry-After"] or headers["retry-after"]  -- uvicorn sends names lowercase
+    if status == 503 and retry_after then
       busy = busy + 1
-      pause_ms = tonumber(headers["Retry-After"]) * 1000
+      pause_ms = tonumber(retry_after) * 1000
     elseif scenario == "chat-stream" and status == 200
         and (body:find("event: error", 1, true) or not body:find("event: done", 1, true)) then
       stream_errors = stream_errors + 1

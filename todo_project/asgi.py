@@ -3,8 +3,8 @@
 Requests that last (the live event stream, chat turns, chat streams, ChatKit) go to Django's ASGI
 handler: they wait on the event loop (for the model, for the next event) and hold no thread while they
 do. Every other request goes to the WSGI application in a pool of THREADS threads (a2wsgi), as under
-gunicorn's gthread worker: the plain API stays synchronous Django, which ran at 0.6 of its WSGI speed
-under the ASGI handler (bench/RESULTS.md, "Eighth session").
+gunicorn's gthread worker: the plain API stays synchronous Django, which ran at 0.59 of its gthread speed
+under the ASGI handler, 0.88 this way (bench/RESULTS.md, "Eighth session").
 
 `make serve` runs this under gunicorn with uvicorn's worker (todo_project/gunicorn.py); `make run`
 under uvicorn alone, reloading on changes.
