@@ -1,23 +1,23 @@
-"""Requests that hold a server thread for seconds, bounded per worker process and per user.
+"""Requests that last, bounded per worker process and per user.
 
-gunicorn's gthread worker accepts connections whatever its threads are doing, so a worker whose every
-thread is busy with long requests queues the next list or get behind them. Two kinds are long:
+Three kinds are long (docs/ARCHITECTURE.md, "Serving: two paths" and "Long requests: slots"):
 
-- chat turns, a thread each for as long as the model answers (and a stream for its whole length): with
-  8 ten-second streams on 2 workers x 8 threads, no list was answered for 7 s (bench/RESULTS.md);
-- heavy requests (bulk create, bulk-update, import, export): up to 500 or IMPORT_MAX_ROWS tasks each, and
-  bulk-updates of one user wait on each other's row locks: with 16 attacking threads, eight of them
-  completing the same 500 repeating tasks held most of 16 threads for 30-40 s each.
+- chat turns (and chat streams, ChatKit turns), on the async path: they wait on the event loop while the
+  model answers, so the bound is memory and the provider's rate: CHAT_TURNS_PER_WORKER (256) in a worker,
+  CHAT_TURNS_PER_USER (3) of one user's; beyond either, 503 with Retry-After. (Before the async path they
+  held a thread each: with 8 ten-second streams on 2 workers x 8 threads, no list was answered for 7 s.)
+- live streams, on the async path: EVENTS_STREAMS_PER_WORKER (503 beyond), EVENTS_STREAMS_PER_USER (429);
+- heavy requests (bulk create, bulk-update, import, export), on the sync path's THREADS threads: up to 500
+  or IMPORT_MAX_ROWS tasks each, and bulk-updates of one user wait on each other's row locks: with 16
+  attacking threads, eight of them completing the same 500 repeating tasks held most of 16 threads for
+  30-40 s each. HEAVY_REQUESTS_PER_WORKER (default half of THREADS) in flight in a worker keeps the other
+  threads free for everything else (503 beyond); HEAVY_REQUESTS_PER_USER, 429 beyond, since the caller's
+  own requests in flight are what it waits for, as with API_RATE.
 
-Each kind has a `Pool`: at most `per_worker` (CHAT_TURNS_PER_WORKER, HEAVY_REQUESTS_PER_WORKER; default
-half of THREADS) in flight in a worker, so the other threads stay free for everything else: beyond it,
-503 with Retry-After (the server is busy). A heavy request is also bounded per user
-(HEAVY_REQUESTS_PER_USER): beyond it, 429 with Retry-After, since the caller's own requests in flight
-are what it waits for, as with API_RATE. Both are refused at once, before anything is read or written,
-and the client sends the same request again. The bounds are per worker process (no shared state), so
-with WEB_CONCURRENCY workers a user may have up to that many times HEAVY_REQUESTS_PER_USER at once.
+Each kind has a `Pool`. Every refusal comes at once, before anything is read or written, and the client
+sends the same request again. The bounds are per worker process (no shared state), so with
+WEB_CONCURRENCY workers a user may have up to that many times a per-user bound at once.
 """
-
 import logging
 import threading
 import weakref
