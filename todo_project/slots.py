@@ -18,6 +18,7 @@ Each kind has a `Pool`. Every refusal comes at once, before anything is read or 
 sends the same request again. The bounds are per worker process (no shared state), so with
 WEB_CONCURRENCY workers a user may have up to that many times a per-user bound at once.
 """
+
 import logging
 import threading
 import weakref
