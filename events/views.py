@@ -65,8 +65,10 @@ class EventStreamView(APIView):
                         "retry": {"type": "integer"},
                         "data": {
                             "type": "string",
-                            "contentMediaType": "application/json",
-                            "contentSchema": {
+                            "description": "JSON: a CloudEvent, or for `reset` and `end` `{reason, last_event_id}` "
+                            "(OpenAPI 3.0 has no contentSchema, so it is given as the x-contentSchema extension).",
+                            "x-contentMediaType": "application/json",
+                            "x-contentSchema": {
                                 "oneOf": [
                                     {"$ref": "#/components/schemas/CloudEvent"},
                                     {
