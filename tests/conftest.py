@@ -35,6 +35,19 @@ USER_A = "user-a"
 USER_B = "user-b"
 
 
+@pytest.fixture(scope="session")
+def django_db_modify_db_settings(django_db_modify_db_settings_parallel_suffix: None, tmp_path_factory: Any) -> None:
+    """On SQLite the test database is a file, as a deployed one is, not Django's default shared-cache
+    in-memory database: there a reader on one thread locks the table against a writer on another
+    ("database table is locked"), which WAL and the busy timeout never do. So the tests of the async
+    path, whose queries run on more than one thread, run on SQLite too."""
+    from django.conf import settings
+
+    for db in settings.DATABASES.values():
+        if db["ENGINE"] == "django.db.backends.sqlite3" and not db.get("TEST", {}).get("NAME"):
+            db.setdefault("TEST", {})["NAME"] = str(tmp_path_factory.mktemp("database") / "test.sqlite3")
+
+
 @pytest.fixture(autouse=True)
 def _test_settings(settings: Any) -> None:
     """Whatever the developer's environment says, tests start from the same known settings."""

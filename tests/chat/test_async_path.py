@@ -10,7 +10,6 @@ from typing import Any
 import pytest
 from asgiref.sync import async_to_sync
 from asgiref.testing import ApplicationCommunicator
-from django.db import connection
 
 from chat.models import Message
 from tests.chat.conftest import reply, slow
@@ -52,8 +51,6 @@ async def answer(app: ApplicationCommunicator, timeout: float = 10) -> tuple[int
 
 
 def test_turns_wait_together_not_one_after_another_and_the_api_answers_meanwhile(fake_provider, make_token):
-    if connection.vendor == "sqlite":
-        pytest.skip("SQLite's in-memory test database refuses concurrent writers; runs in the PostgreSQL pass")
     turns = 20
     fake_provider.script = [reply("warm"), *(slow(DELAY) for _ in range(turns))]
 
