@@ -45,6 +45,7 @@ class Hub:
         self._last: dict[str, int] = {}
         self._poller: asyncio.Task[None] | None = None
         self.failing = False
+        self.closing = False
 
     @classmethod
     def here(cls) -> "Hub":
@@ -76,6 +77,16 @@ class Hub:
     def users(self) -> int:
         return len(self._wakes)
 
+    def close(self) -> int:
+        """The server is shutting down: every stream of this loop ends at once with `end` `reconnect`
+        (its client reconnects, with Last-Event-ID, to a process that stays), instead of holding the
+        shutdown until its graceful timeout. The number of streams told."""
+        self.closing = True
+        wakes = [wake for user_wakes in self._wakes.values() for wake in user_wakes]
+        for wake in wakes:
+            wake.set()
+        return len(wakes)
+
     async def _poll(self) -> None:
         while self._wakes:
             await asyncio.sleep(settings.EVENTS_STREAM_POLL_SECONDS)
@@ -95,6 +106,16 @@ class Hub:
                     self._last[user_id] = last
                     for wake in self._wakes[user_id]:
                         wake.set()
+
+
+def end_streams() -> int:
+    """End the running event loop's streams (Hub.close); todo_project.gunicorn's worker calls it as
+    it shuts down."""
+    hub = Hub._hubs.get(asyncio.get_running_loop())
+    ended = hub.close() if hub is not None else 0
+    if ended:
+        logger.info("Shutting down: %d live streams told to reconnect", ended)
+    return ended
 
 
 def last_numbers(user_ids: list[str]) -> dict[str, int]:
@@ -129,14 +150,16 @@ async def stream(
     """The stream's chunks: the events after number `after`, then each new one as it is numbered, with a
     heartbeat comment after EVENTS_STREAM_HEARTBEAT_SECONDS of silence. It ends with an `end` event when
     the token expires (`expires_at`, a Unix time), or at `ends_at` (EVENTS_STREAM_MAX_SECONDS after it
-    opened: a client that reconnects may land on another process). `reset`: the client's Last-Event-ID
-    cannot be resumed (why), so the stream starts with a `reset` event: the client reloads what it shows."""
+    opened: a client that reconnects may land on another process), or when the server shuts down.
+    `reset`: the client's Last-Event-ID cannot be resumed (why), so the stream starts with a `reset`
+    event: the client reloads what it shows."""
     heartbeat = settings.EVENTS_STREAM_HEARTBEAT_SECONDS
     yield f"retry: {RETRY_MS}\n\n"
     if reset:
         yield control("reset", reason=reset, last_event_id=after)
     cursor, sent = after, time.monotonic()
-    with Hub.here().watching(user_id) as wake:
+    hub = Hub.here()
+    with hub.watching(user_id) as wake:
         while True:
             wake.clear()  # before reading: a wake during the read is not lost
             try:
@@ -153,8 +176,9 @@ async def stream(
             now = time.monotonic()
             expired = expires_at is not None and expires_at <= ends_at
             left = (expires_at if expires_at is not None and expired else ends_at) - time.time()
-            if left <= 0:
-                yield control("end", reason="token_expired" if expired else "reconnect", last_event_id=cursor)
+            if left <= 0 or hub.closing:
+                reason = "token_expired" if expired and left <= 0 else "reconnect"
+                yield control("end", reason=reason, last_event_id=cursor)
                 return
             wait = min(left, max(0.0, heartbeat - (now - sent)))
             if batch is None:

@@ -36,8 +36,10 @@ class EventStreamView(APIView):
             "`{reason, last_event_id}` when the events after Last-Event-ID are no longer kept "
             "(`events_pruned`) or the id is unknown (`unknown_event_id`): reload what you show; `end` "
             '`{reason: "token_expired", last_event_id}` when the token expires: reconnect with a fresh '
-            "token and that Last-Event-ID. Browsers: read it with fetch() (EventSource cannot send the "
-            "Authorization header)."
+            "token and that Last-Event-ID; "
+            '`{reason: "reconnect", last_event_id}` after EVENTS_STREAM_MAX_SECONDS or when the server shuts '
+            "down: reconnect with that Last-Event-ID. Browsers: read it with fetch() (EventSource cannot send "
+            "the Authorization header)."
         ),
         parameters=[
             OpenApiParameter(

@@ -12,6 +12,7 @@ import time
 import urllib.error
 import urllib.request
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 import jwt
@@ -37,10 +38,18 @@ def call(port: int, method: str, path: str, token: str | None = None, body: dict
         return error.code, json.loads(error.read() or b"null")
 
 
+@dataclass
+class Served:
+    port: int
+    proxy: CuttableProxy  # between the server and its database
+    database: str
+    direct: dict[str, str]  # the server's environment with the database's own address (a way past the cut)
+    process: subprocess.Popen
+
+
 @pytest.fixture
-def server_behind_proxy(db, tmp_path) -> Iterator[tuple[int, CuttableProxy, str, dict[str, str]]]:
-    """The server's port, the proxy between it and its database, the database's name, and the server's
-    environment with the database's own address (another process's way past the cut)."""
+def server_behind_proxy(db, tmp_path) -> Iterator[Served]:
+    """gunicorn as `make serve` runs it, its database behind a proxy that the test can cut."""
     if connection.vendor != "postgresql":
         pytest.skip("cuts a PostgreSQL connection: runs in the PostgreSQL pass")
     params = connection.settings_dict
@@ -81,7 +90,7 @@ def server_behind_proxy(db, tmp_path) -> Iterator[tuple[int, CuttableProxy, str,
             except OSError:
                 time.sleep(0.2)
         direct = {**env, "DATABASE_URL": env["DATABASE_URL"].replace(f"127.0.0.1:{proxy.port}", f"{host}:{port}")}
-        yield int(env["PORT"]), proxy, database, direct
+        yield Served(int(env["PORT"]), proxy, database, direct, server)
     finally:
         server.terminate()
         server.wait(timeout=20)
@@ -91,7 +100,7 @@ def server_behind_proxy(db, tmp_path) -> Iterator[tuple[int, CuttableProxy, str,
 
 
 def test_the_database_going_away_gives_503s_and_service_resumes_by_itself(server_behind_proxy):
-    port, proxy, _, _ = server_behind_proxy
+    port, proxy = server_behind_proxy.port, server_behind_proxy.proxy
     now = int(time.time())
     token_a, token_b = (
         jwt.encode({"sub": user, "iat": now, "exp": now + 600}, SECRET, algorithm="HS256")
@@ -192,9 +201,16 @@ class StreamReader:
             time.sleep(0.05)
         return done()
 
+    def close(self) -> None:
+        """The client goes away (shutdown first: a close alone, while the reader thread waits in recv,
+        sends nothing)."""
+        with contextlib.suppress(OSError):
+            self.sock.shutdown(socket.SHUT_RDWR)
+        self.sock.close()
+
 
 def test_a_live_stream_heartbeats_while_the_database_is_away_and_then_sends_what_it_missed(server_behind_proxy):
-    port, proxy, _, env = server_behind_proxy
+    port, proxy, env = server_behind_proxy.port, server_behind_proxy.proxy, server_behind_proxy.direct
     now = int(time.time())
     token = jwt.encode({"sub": "fault-s", "iat": now, "exp": now + 600}, SECRET, algorithm="HS256")
     stream = StreamReader(port, "/api/fault-s/events", token)
@@ -212,4 +228,26 @@ def test_a_live_stream_heartbeats_while_the_database_is_away_and_then_sends_what
         assert stream.wait_for(lambda: stream.ids() == [1, 2]), stream.text
         assert '"title": "during"' in stream.text
     finally:
-        stream.sock.close()
+        stream.close()
+
+
+def test_a_server_shutting_down_ends_its_live_streams_at_once_and_exits(server_behind_proxy):
+    """A stream never ends by itself: on SIGTERM (a deploy, a restart) the worker tells it to reconnect
+    (to a process that stays) instead of holding the shutdown for its graceful timeout (25 s)."""
+    served = server_behind_proxy
+    now = int(time.time())
+    token = jwt.encode({"sub": "fault-t", "iat": now, "exp": now + 600}, SECRET, algorithm="HS256")
+    stream = StreamReader(served.port, "/api/fault-t/events", token)
+    try:
+        write_directly(served.direct, "fault-t", "before")
+        assert stream.wait_for(lambda: stream.ids() == [1]), stream.text
+        started = time.monotonic()
+        served.process.terminate()
+        assert stream.wait_for(lambda: "event: end" in stream.text, timeout=10), stream.text
+        served.process.wait(timeout=10)
+        took = time.monotonic() - started
+    finally:
+        stream.close()
+    end = stream.text.split("event: end\n", 1)[1].splitlines()[0]
+    assert json.loads(end.removeprefix("data: ")) == {"reason": "reconnect", "last_event_id": 1}
+    assert took < 5, took

@@ -6,8 +6,11 @@ application of todo_project/asgi.py: the async path on the loop, the plain API i
 
 import multiprocessing
 import os
+import sys
 import time
 
+import uvicorn
+from gunicorn.arbiter import Arbiter
 from uvicorn_worker import UvicornWorker
 
 bind = f"{os.environ.get('HOST', '127.0.0.1')}:{os.environ.get('PORT', '8000')}"
@@ -22,12 +25,37 @@ graceful_timeout = int(os.environ.get("WEB_GRACEFUL_TIMEOUT", "30"))
 reuse_port = True  # a listening socket per worker (SO_REUSEPORT): the kernel spreads connections across them
 
 
+class Server(uvicorn.Server):
+    """uvicorn's server, which ends the live streams as it shuts down: a stream never ends by itself,
+    so it would hold the shutdown (a deploy, a restart) for the whole graceful timeout, its client
+    served by a process on its way out. Told at once (`end` `reconnect`), the client reconnects with
+    Last-Event-ID to a process that stays; other requests under way finish as before."""
+
+    async def shutdown(self, sockets=None):
+        from django.apps import apps
+
+        if apps.ready:  # the app is ours (not the benchmark's bare baseline)
+            from events.live import end_streams
+
+            end_streams()
+        await super().shutdown(sockets)
+
+
 class Worker(UvicornWorker):
-    """uvicorn's gunicorn worker (httptools, uvloop). On a restart, the requests under way get
-    graceful_timeout - 5 s to end; then the ones still open (live streams, which never end by themselves)
-    are cancelled, and their clients reconnect with Last-Event-ID."""
+    """uvicorn's gunicorn worker (httptools, uvloop) with the Server above. On a restart, the requests
+    under way get graceful_timeout - 5 s to end (a chat turn waiting for its model); then the ones
+    still open are cancelled."""
 
     CONFIG_KWARGS = {**UvicornWorker.CONFIG_KWARGS, "timeout_graceful_shutdown": max(1, graceful_timeout - 5)}
+
+    async def _serve(self) -> None:
+        # UvicornWorker._serve (uvicorn-worker 0.4.0) with this module's Server.
+        self.config.app = self.wsgi
+        server = Server(config=self.config)
+        self._install_sigquit_handler()
+        await server.serve(sockets=self.sockets)
+        if not server.started:
+            sys.exit(Arbiter.WORKER_BOOT_ERROR)
 
 
 # Workers that have warmed up, counted across processes: made here, in the master, before it forks them.

@@ -229,6 +229,25 @@ def test_a_quiet_stream_heartbeats_and_ends_when_its_token_expires(make_token, s
     run(test)
 
 
+def test_a_server_shutting_down_ends_every_stream_with_reconnect(make_token):
+    """What todo_project.gunicorn's worker does on SIGTERM (tests/test_faults.py runs the server)."""
+
+    async def test() -> None:
+        assert live.end_streams() == 0  # no stream here yet
+        streams = [await Client(f"/api/{user}/events", make_token(user)).open() for user in (USER_A, USER_A, USER_B)]
+        for stream in streams:
+            await stream.read_until(lambda text: "retry" in text)
+
+        assert live.end_streams() == 3
+
+        for stream in streams:
+            await stream.read_until(lambda _: False, timeout=2)  # the response ends
+            await stream.app.wait(timeout=2)
+            assert stream.text.endswith('event: end\ndata: {"reason": "reconnect", "last_event_id": 0}\n\n')
+
+    run(test)
+
+
 def test_a_client_that_goes_away_frees_its_slot_and_the_hub_forgets_its_user(make_token, settings):
     settings.EVENTS_STREAMS_PER_USER = 2
 
