@@ -26,6 +26,12 @@ ROOT = Path(__file__).resolve().parent.parent
 SECRET = "fault-test-secret-that-is-long-enough-0123456789"
 
 
+def token_for(user_id: str) -> str:
+    """A token the server (BETTER_AUTH_SECRET = SECRET) accepts for ten minutes."""
+    now = int(time.time())
+    return jwt.encode({"sub": user_id, "iat": now, "exp": now + 600}, SECRET, algorithm="HS256")
+
+
 def call(port: int, method: str, path: str, token: str | None = None, body: dict | None = None) -> tuple[int, dict]:
     request = urllib.request.Request(
         f"http://127.0.0.1:{port}{path}", method=method, data=json.dumps(body).encode() if body else None,
@@ -101,11 +107,7 @@ def server_behind_proxy(db, tmp_path) -> Iterator[Served]:
 
 def test_the_database_going_away_gives_503s_and_service_resumes_by_itself(server_behind_proxy):
     port, proxy = server_behind_proxy.port, server_behind_proxy.proxy
-    now = int(time.time())
-    token_a, token_b = (
-        jwt.encode({"sub": user, "iat": now, "exp": now + 600}, SECRET, algorithm="HS256")
-        for user in ("fault-a", "fault-b")
-    )
+    token_a, token_b = token_for("fault-a"), token_for("fault-b")
     assert call(port, "POST", "/api/fault-b/tasks", token_b, {"title": "b's own"})[0] == 201
     outcomes: list[tuple[str, int, object]] = []
     stop = threading.Event()
@@ -211,9 +213,7 @@ class StreamReader:
 
 def test_a_live_stream_heartbeats_while_the_database_is_away_and_then_sends_what_it_missed(server_behind_proxy):
     port, proxy, env = server_behind_proxy.port, server_behind_proxy.proxy, server_behind_proxy.direct
-    now = int(time.time())
-    token = jwt.encode({"sub": "fault-s", "iat": now, "exp": now + 600}, SECRET, algorithm="HS256")
-    stream = StreamReader(port, "/api/fault-s/events", token)
+    stream = StreamReader(port, "/api/fault-s/events", token_for("fault-s"))
     try:
         assert stream.wait_for(lambda: "retry: " in stream.text), stream.text
         assert stream.text.startswith("HTTP/1.1 200")
@@ -235,9 +235,7 @@ def test_a_server_shutting_down_ends_its_live_streams_at_once_and_exits(server_b
     """A stream never ends by itself: on SIGTERM (a deploy, a restart) the worker tells it to reconnect
     (to a process that stays) instead of holding the shutdown for its graceful timeout (25 s)."""
     served = server_behind_proxy
-    now = int(time.time())
-    token = jwt.encode({"sub": "fault-t", "iat": now, "exp": now + 600}, SECRET, algorithm="HS256")
-    stream = StreamReader(served.port, "/api/fault-t/events", token)
+    stream = StreamReader(served.port, "/api/fault-t/events", token_for("fault-t"))
     try:
         write_directly(served.direct, "fault-t", "before")
         assert stream.wait_for(lambda: stream.ids() == [1]), stream.text
